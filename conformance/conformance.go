@@ -1,0 +1,126 @@
+// Package conformance checks that a Bill.com API client handles sessions
+// correctly: it logs in once, re-logs in and replays after expiry, and
+// never leaks a credential.
+package conformance
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/benbjohnson/clock"
+)
+
+// CatalogVersion is the catalog's version, carried by every report. It
+// changes whenever a check is added or its verdicts change.
+const CatalogVersion = "1"
+
+// Level is how binding a check is.
+type Level string
+
+const (
+	MUST   Level = "MUST"
+	SHOULD Level = "SHOULD"
+)
+
+// Capability is something a check needs from the client under test.
+type Capability string
+
+const (
+	CapCalls      Capability = "calls"      // every check
+	CapConcurrent Capability = "concurrent" // concurrent Call
+	CapClose      Capability = "close"      // Close ends the session
+	CapClock      Capability = "clock"      // an injectable *clock.Mock
+	CapPassive    Capability = "journal"    // judged by audit from recorded traffic
+)
+
+// Check describes one entry of the catalog.
+type Check struct {
+	ID      string       `json:"id"`
+	Level   Level        `json:"level"`
+	Reason  string       `json:"reason"`
+	Source  string       `json:"source"`
+	Needs   []Capability `json:"needs,omitempty"`
+	Aliases []string     `json:"aliases,omitempty"`
+}
+
+// Checks returns the catalog, in a stable order.
+func Checks() []Check { return nil }
+
+// Env is what a client under test is given: where the fake is and the
+// fresh credentials it accepts.
+type Env struct {
+	BaseURL    string // v2 base URL, no trailing slash
+	UserName   string
+	Password   string
+	OrgID      string
+	DevKey     string
+	HTTPClient *http.Client
+	Clock      *clock.Mock // nil unless Subject.UsesClock
+	Log        io.Writer   // where the client writes its logs; scanned for secrets
+}
+
+// Client is the client under test as the checks drive it.
+type Client interface {
+	// Call performs one API call (path like "Crud/Read/Vendor.json", data
+	// marshalled to the data field) and returns the response_data.
+	Call(ctx context.Context, path string, data any) (json.RawMessage, error)
+	// Close releases the client; a client that logs out does so here.
+	Close() error
+}
+
+// Subject describes a client to check.
+type Subject struct {
+	// Name labels reports; optional.
+	Name string
+	// New builds a fresh client for env.
+	New func(env Env) (Client, error)
+	// API is "v2"; "v3" is reserved and refused as a setup error.
+	API string
+	// Concurrent says Call is safe to use from several goroutines at once.
+	Concurrent bool
+	// UsesClock asks for Env.Clock.
+	UsesClock bool
+	// NoClose says Close does nothing worth checking (skips the logout check).
+	NoClose bool
+}
+
+// Options selects and shapes a run. A nil *Options means every check.
+type Options struct {
+	Only     []string // run only these ids
+	Skip     []string // skip these ids
+	Synctest bool     // Run: each check in its own testing/synctest bubble
+}
+
+// Status is a check's outcome.
+type Status string
+
+const (
+	Pass  Status = "pass"
+	Fail  Status = "fail"
+	Skip  Status = "skip"
+	Known Status = "known" // failing, but listed in a baseline
+)
+
+// Result is one check's outcome.
+type Result struct {
+	Check
+	Status  Status   `json:"status"`
+	Details []string `json:"details,omitempty"` // redacted
+}
+
+// Evaluate runs the selected checks against subject and returns one Result
+// per check, in catalog order. It returns an error only when nothing can be
+// judged (a bad subject or selection).
+func Evaluate(ctx context.Context, subject Subject, opts *Options) ([]Result, error) {
+	return nil, nil
+}
+
+// TestClient runs every selected check and returns the failures joined,
+// nil if all passed.
+func TestClient(subject Subject, opts *Options) error { return nil }
+
+// Run runs each check as a subtest of t.
+func Run(t *testing.T, subject Subject, opts *Options) {}
