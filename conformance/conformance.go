@@ -124,3 +124,10 @@ func TestClient(subject Subject, opts *Options) error { return nil }
 
 // Run runs each check as a subtest of t.
 func Run(t *testing.T, subject Subject, opts *Options) {}
+
+// ProblemReporter is implemented by a Client that can see problems outside
+// its calls: protocol errors, a crash, an attempt to reach another host.
+// After each check the runner asks, and each problem fails that check.
+type ProblemReporter interface {
+	Problems() []string
+}
