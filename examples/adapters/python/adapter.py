@@ -16,6 +16,8 @@ import os
 import sys
 import threading
 
+# Keep the example directory free of __pycache__ when run from a checkout.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import billclient  # noqa: E402
