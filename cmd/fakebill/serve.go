@@ -269,7 +269,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 			return 0
 		}
 		if !errors.As(err, new(reportedError)) {
-			fmt.Fprintf(stderr, "fakebill: %v\n", err)
+			complain(stderr, err)
 		}
 		return 2
 	}
@@ -278,7 +278,7 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	// Build the server; every failure here is the configuration's.
 	a, err := c.build(logger)
 	if err != nil {
-		fmt.Fprintf(stderr, "fakebill: %v\n", err)
+		complain(stderr, err)
 		return 2
 	}
 	defer a.close()
@@ -289,13 +289,13 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	}
 	ln, err := net.Listen("tcp", c.addr)
 	if err != nil {
-		fmt.Fprintf(stderr, "fakebill: %v\n", err)
+		complain(stderr, err)
 		return 1
 	}
 	baseURL := c.scheme() + "://" + c.dialAddr(ln.Addr()) + a.prefix
 	if err := a.announce(c, baseURL, stdout); err != nil {
 		ln.Close()
-		fmt.Fprintf(stderr, "fakebill: %v\n", err)
+		complain(stderr, err)
 		return 1
 	}
 	if c.readyFile != "" {
@@ -564,4 +564,10 @@ func loadFixtures(srv *fakebill.Server, dir string) error {
 		return errors.New("this build cannot load fixtures")
 	}
 	return l.LoadFixtures(dir)
+}
+
+// complain prints err on w with the command's prefix, once: errors from
+// package fakebill carry it already.
+func complain(w io.Writer, err error) {
+	fmt.Fprintf(w, "fakebill: %s\n", strings.TrimPrefix(err.Error(), "fakebill: "))
 }
