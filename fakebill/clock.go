@@ -103,3 +103,10 @@ var (
 	// ErrClockBackwards means a Set would move time backwards.
 	ErrClockBackwards = errors.New("fakebill: clock cannot go backwards")
 )
+
+// reset puts the offset back to zero.
+func (c *OffsetClock) reset() {
+	c.mu.Lock()
+	c.offset = 0
+	c.mu.Unlock()
+}

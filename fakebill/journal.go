@@ -1,6 +1,15 @@
 package fakebill
 
-import "time"
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
 
 // EntryVersion is the version of the journal entry schema, the "v" field.
 const EntryVersion = 1
@@ -44,4 +53,128 @@ type Entry struct {
 type Leak struct {
 	Field string `json:"field"`
 	Where string `json:"where"`
+}
+
+// journal is the in-memory ring of entries plus the optional file sink.
+type journal struct {
+	seq atomic.Int64 // arrival counter; never restarts
+
+	mu      sync.Mutex
+	ring    []Entry // grows to size, then wraps
+	limit   int
+	head    int // index of the oldest entry once the ring is full
+	done    int64
+	dropped int64
+	w       io.Writer
+	werr    error
+	notify  chan struct{} // closed and replaced on every add
+}
+
+func (j *journal) init(size int, w io.Writer) {
+	j.limit = size
+	j.w = w
+	j.notify = make(chan struct{})
+}
+
+// nextSeq numbers a request on arrival.
+func (j *journal) nextSeq() int64 { return j.seq.Add(1) }
+
+// add numbers e on completion, stores it, writes it to the sink and wakes
+// waiters.
+func (j *journal) add(e *Entry) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.done++
+	e.DoneSeq = j.done
+	switch {
+	case j.limit <= 0:
+		j.dropped++
+	case len(j.ring) < j.limit:
+		j.ring = append(j.ring, *e)
+	default:
+		j.ring[j.head] = *e
+		j.head = (j.head + 1) % j.limit
+		j.dropped++
+	}
+	if j.w != nil && j.werr == nil {
+		b, _ := json.Marshal(e)
+		_, j.werr = j.w.Write(append(b, '\n'))
+	}
+	close(j.notify)
+	j.notify = make(chan struct{})
+}
+
+// since returns the entries with Seq > since in Seq order, and the channel
+// the next add closes.
+func (j *journal) since(since int64) ([]Entry, int64, <-chan struct{}) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []Entry
+	for i := range j.ring {
+		e := &j.ring[(j.head+i)%len(j.ring)]
+		if e.Seq > since {
+			out = append(out, *e)
+		}
+	}
+	slices.SortFunc(out, func(a, b Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, j.dropped, j.notify
+}
+
+func (j *journal) clear() {
+	j.mu.Lock()
+	j.ring, j.head = nil, 0
+	j.mu.Unlock()
+}
+
+func (j *journal) size() (int, int64) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return len(j.ring), j.dropped
+}
+
+func (j *journal) sinkErr() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.werr
+}
+
+// Journal returns the entries with Seq greater than since, in Seq order,
+// and how many entries the ring has evicted since the server started. An
+// entry appears once its request completes, so while requests overlap a
+// later Seq can appear before an earlier one.
+func (s *Server) Journal(since int64) (entries []Entry, dropped int64) {
+	entries, dropped, _ = s.journal.since(since)
+	return entries, dropped
+}
+
+// WaitJournal is [Server.Journal], but waits until at least one entry
+// after since exists or ctx is done.
+func (s *Server) WaitJournal(ctx context.Context, since int64) ([]Entry, int64) {
+	for {
+		entries, dropped, changed := s.journal.since(since)
+		if len(entries) > 0 {
+			return entries, dropped
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, dropped
+		}
+	}
+}
+
+// ClearJournal empties the in-memory journal; Seq numbers continue and
+// the file sink keeps what it has.
+func (s *Server) ClearJournal() { s.journal.clear() }
+
+// Leaks returns the journal entries that recorded a secret in a URL.
+func (s *Server) Leaks() []Entry {
+	all, _, _ := s.journal.since(0)
+	var out []Entry
+	for _, e := range all {
+		if len(e.Leaks) > 0 {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -1,11 +1,18 @@
 package fakebill
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/fakebill/toolkit/internal/session"
 )
 
 // Server is the fake Bill.com v2 API: an [http.Handler] serving the API
@@ -14,39 +21,277 @@ import (
 // It opens no socket of its own; serve it with net/http or sessiontest.
 // A Server is safe for concurrent use.
 type Server struct {
-	// TODO(fakebill): fields.
+	opts      Options
+	prefix    string
+	accounts  []Account // account#N is accounts[N-1]
+	byUser    map[string][]int
+	devKeys   map[string]bool
+	sessions  *session.Table
+	detector  scanner
+	clock     Clock
+	clockMode string
+	start     time.Time // the clock's reading at NewServer, for Reset
+	clockMu   sync.Mutex
+
+	journal  journal
+	faults   faultQueue
+	fixtures fixtureSet
+	control  http.Handler
+
+	logins atomic.Int64
+	calls  atomic.Int64
 }
+
+// Clock modes [Server.ClockMode] reports.
+const (
+	clockReal     = "real"
+	clockManual   = "manual"
+	clockInjected = "injected"
+)
 
 // NewServer returns a Server configured by opts. It fails on an invalid
 // configuration: a duplicate or incomplete account, a bad prefix or mode.
 func NewServer(opts Options) (*Server, error) {
-	return nil, errors.New("fakebill: not built yet")
+	if err := normalize(&opts); err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, prefix: opts.Prefix, clock: opts.Clock}
+	if err := s.setAccounts(opts.Accounts); err != nil {
+		return nil, err
+	}
+	switch c := s.clock.(type) {
+	case *OffsetClock:
+		s.clockMode = clockReal
+	case *ManualClock:
+		s.clockMode = clockManual
+	default:
+		_ = c
+		s.clockMode = clockInjected
+	}
+	s.start = s.clock.Now()
+
+	tbl, err := session.New(session.Config{IdleTimeout: opts.IdleTimeout, Max: opts.MaxSessions})
+	if err != nil {
+		return nil, fmt.Errorf("fakebill: session table: %w", err)
+	}
+	s.sessions = tbl
+	secrets := s.secrets()
+	s.detector = newScanner(secrets, func(id string) bool {
+		_, ok := tbl.Minted(id)
+		return ok
+	})
+	s.warnShortSecrets(secrets)
+
+	s.journal.init(opts.JournalSize, opts.JournalWriter)
+	s.fixtures.init()
+	s.control = s.newControl()
+	return s, nil
 }
 
-// ServeHTTP answers one request through the pipeline.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {}
+// normalize fills the defaults of opts and checks its values.
+func normalize(o *Options) error {
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.Leaks == "" {
+		o.Leaks = LeakRefuse
+	}
+	if o.Refresh == "" {
+		o.Refresh = RefreshAny
+	}
+	if o.MaxSessions == 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	if o.MaxBody == 0 {
+		o.MaxBody = DefaultMaxBody
+	}
+	if o.JournalSize == 0 {
+		o.JournalSize = DefaultJournalSize
+	}
+	if o.Clock == nil {
+		o.Clock = &OffsetClock{}
+	}
+	if len(o.Accounts) == 0 {
+		o.Accounts = []Account{DemoAccount}
+	}
+
+	switch {
+	case o.IdleTimeout < 0:
+		return errors.New("fakebill: negative idle timeout")
+	case o.MaxSessions < 0:
+		return errors.New("fakebill: negative session cap")
+	case o.MaxBody < 0:
+		return errors.New("fakebill: negative body limit")
+	case o.JournalSize < 0:
+		return errors.New("fakebill: negative journal size")
+	case o.Leaks != LeakRefuse && o.Leaks != LeakRecord:
+		return fmt.Errorf("fakebill: unknown leak mode %q (want refuse or record)", o.Leaks)
+	case o.Refresh != RefreshAny && o.Refresh != RefreshSuccess:
+		return fmt.Errorf("fakebill: unknown refresh mode %q (want any or success)", o.Refresh)
+	}
+
+	p := strings.TrimRight(o.Prefix, "/")
+	if !strings.HasPrefix(p, "/") || strings.Contains(p, "//") || strings.ContainsAny(p, "?#") ||
+		p == controlPrefix || strings.HasPrefix(p, controlPrefix+"/") {
+		return fmt.Errorf("fakebill: bad prefix %q (want a path such as /api/v2)", o.Prefix)
+	}
+	o.Prefix = p
+
+	if o.PublicURL != "" {
+		u, err := url.Parse(o.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errors.New("fakebill: bad public URL (want an absolute http or https URL)")
+		}
+		o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	}
+	return nil
+}
+
+// setAccounts checks and stores the accounts, filling their defaults.
+func (s *Server) setAccounts(accts []Account) error {
+	s.byUser = make(map[string][]int)
+	s.devKeys = make(map[string]bool)
+	seen := make(map[[2]string]bool)
+	for i, a := range accts {
+		n := i + 1
+		switch {
+		case a.UserName == "":
+			return fmt.Errorf("fakebill: account %d: missing userName", n)
+		case a.Password == "":
+			return fmt.Errorf("fakebill: account %d: missing password", n)
+		case a.OrgID == "":
+			return fmt.Errorf("fakebill: account %d: missing orgId", n)
+		case a.DevKey == "":
+			return fmt.Errorf("fakebill: account %d: missing devKey", n)
+		}
+		key := [2]string{a.UserName, a.OrgID}
+		if seen[key] {
+			return fmt.Errorf("fakebill: account %d: duplicate user in organization %s", n, a.OrgID)
+		}
+		seen[key] = true
+		if a.UsersID == "" {
+			a.UsersID = fmt.Sprintf("006%017d", n)
+		}
+		if a.OrgName == "" {
+			a.OrgName = "Organization " + strconv.Itoa(n)
+		}
+		s.accounts = append(s.accounts, a)
+		s.byUser[a.UserName] = append(s.byUser[a.UserName], n)
+		s.devKeys[a.DevKey] = true
+	}
+	return nil
+}
+
+// secrets lists every configured credential for the leak detector.
+func (s *Server) secrets() []secret {
+	var out []secret
+	for _, a := range s.accounts {
+		out = append(out,
+			secret{Field: "userName", Value: a.UserName},
+			secret{Field: "password", Value: a.Password},
+			secret{Field: "devKey", Value: a.DevKey})
+	}
+	return out
+}
+
+// warnShortSecrets logs, without the value, each secret too short for the
+// detector to find by value.
+func (s *Server) warnShortSecrets(secrets []secret) {
+	if s.opts.Logger == nil {
+		return
+	}
+	for _, sec := range shortSecrets(secrets) {
+		s.opts.Logger.Warn("secret too short to be detected in URLs by value; use 8 characters or more",
+			slog.String("field", sec.Field))
+	}
+}
+
+// account returns account#n, or nil.
+func (s *Server) account(n int) *Account {
+	if n < 1 || n > len(s.accounts) {
+		return nil
+	}
+	return &s.accounts[n-1]
+}
+
+func accountLabel(n int) string    { return "account#" + strconv.Itoa(n) }
+func sessionLabel(n uint64) string { return "session#" + strconv.FormatUint(n, 10) }
+func parseLabel(label, kind string) (uint64, bool) {
+	num, ok := strings.CutPrefix(label, kind+"#")
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	return n, err == nil && n > 0
+}
 
 // Accounts returns the accounts the server accepts.
-func (s *Server) Accounts() []Account { return nil }
+func (s *Server) Accounts() []Account {
+	return append([]Account(nil), s.accounts...)
+}
 
-// AccountLabel returns the journal label ("account#1") of the account with
-// the given userName, and false if there is none.
-func (s *Server) AccountLabel(userName string) (string, bool) { return "", false }
+// AccountLabel returns the journal label ("account#1") of the first
+// account with the given userName, and false if there is none.
+func (s *Server) AccountLabel(userName string) (string, bool) {
+	ns := s.byUser[userName]
+	if len(ns) == 0 {
+		return "", false
+	}
+	return accountLabel(ns[0]), true
+}
 
 // Now reads the server's clock.
-func (s *Server) Now() time.Time { return time.Time{} }
+func (s *Server) Now() time.Time { return s.clock.Now() }
 
-// ClockMode reports "real", "manual" or "injected".
-func (s *Server) ClockMode() string { return "" }
+// ClockMode reports "real" (an [OffsetClock], the default), "manual" (a
+// [ManualClock]) or "injected" (any other [Clock]).
+func (s *Server) ClockMode() string { return s.clockMode }
 
 // Advance moves the server's clock forward by d. It returns
 // [ErrClockNotMovable] for an injected clock without Add and Set, and
 // [ErrClockBackwards] for a negative d.
-func (s *Server) Advance(d time.Duration) error { return nil }
+func (s *Server) Advance(d time.Duration) error {
+	mc, ok := s.clock.(MovableClock)
+	if !ok {
+		return ErrClockNotMovable
+	}
+	if d < 0 {
+		return ErrClockBackwards
+	}
+	s.clockMu.Lock()
+	mc.Add(d)
+	s.clockMu.Unlock()
+	return nil
+}
 
-// SetNow moves the server's clock to t; [ErrClockBackwards] if t is
-// earlier than now.
-func (s *Server) SetNow(t time.Time) error { return nil }
+// SetNow moves the server's clock to t. It returns [ErrClockNotMovable]
+// for an injected clock without Add and Set, and [ErrClockBackwards] if t
+// is earlier than now.
+func (s *Server) SetNow(t time.Time) error {
+	mc, ok := s.clock.(MovableClock)
+	if !ok {
+		return ErrClockNotMovable
+	}
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	if t.Before(mc.Now()) {
+		return ErrClockBackwards
+	}
+	mc.Set(t)
+	return nil
+}
+
+// clockOffset is how far the clock is from where it would be unmoved: the
+// offset of a real clock, the distance from the start time otherwise.
+func (s *Server) clockOffset() time.Duration {
+	if c, ok := s.clock.(*OffsetClock); ok {
+		return c.Offset()
+	}
+	return s.clock.Now().Sub(s.start)
+}
 
 // SessionInfo describes a live session, by label only.
 type SessionInfo struct {
@@ -59,82 +304,58 @@ type SessionInfo struct {
 
 // Sessions lists up to limit live sessions (all when limit <= 0),
 // oldest first.
-func (s *Server) Sessions(limit int) []SessionInfo { return nil }
+func (s *Server) Sessions(limit int) []SessionInfo {
+	now := s.clock.Now()
+	infos := s.sessions.List(now, max(limit, 0))
+	out := make([]SessionInfo, 0, len(infos))
+	for _, in := range infos {
+		out = append(out, SessionInfo{
+			Session:    sessionLabel(in.Label),
+			Account:    accountLabel(in.Account),
+			Created:    in.Created.UTC(),
+			LastUse:    in.LastUse.UTC(),
+			IdleLeftMS: (s.opts.IdleTimeout - now.Sub(in.LastUse)).Milliseconds(),
+		})
+	}
+	return out
+}
 
 // EndSession ends the session with the given label ("session#3"). It
 // reports whether a live session was ended.
-func (s *Server) EndSession(label string) bool { return false }
+func (s *Server) EndSession(label string) bool {
+	n, ok := parseLabel(label, "session")
+	return ok && s.sessions.EndLabel(n)
+}
 
 // EndAccount ends every session of the account with the given label
 // ("account#1") and returns how many it ended.
-func (s *Server) EndAccount(label string) int { return 0 }
-
-// EndOrg ends every session in the organization orgID.
-func (s *Server) EndOrg(orgID string) int { return 0 }
-
-// EndAll ends every session, as a server restart would.
-func (s *Server) EndAll() int { return 0 }
-
-// Journal returns the entries with Seq greater than since, in order, and
-// how many entries the ring has evicted since the server started.
-func (s *Server) Journal(since int64) (entries []Entry, dropped int64) { return nil, 0 }
-
-// WaitJournal is Journal, but waits until at least one entry after since
-// exists or ctx is done.
-func (s *Server) WaitJournal(ctx context.Context, since int64) ([]Entry, int64) { return nil, 0 }
-
-// ClearJournal empties the in-memory journal; Seq numbers continue.
-func (s *Server) ClearJournal() {}
-
-// Leaks returns the journal entries that recorded a secret in a URL.
-func (s *Server) Leaks() []Entry { return nil }
-
-// AddFault queues f.
-func (s *Server) AddFault(f Fault) error { return nil }
-
-// Faults lists the queued faults.
-func (s *Server) Faults() []Fault { return nil }
-
-// ClearFaults removes every queued fault and releases held requests.
-func (s *Server) ClearFaults() {}
-
-// Call is an authenticated request as a fixture function sees it.
-type Call struct {
-	Op      string          // "Crud/Read/Vendor"
-	Data    json.RawMessage // the data field, nil if absent
-	Form    map[string]string
-	Account Account
-	Session string // label
+func (s *Server) EndAccount(label string) int {
+	n, ok := parseLabel(label, "account")
+	if !ok || s.account(int(n)) == nil {
+		return 0
+	}
+	return s.sessions.EndAccount(int(n))
 }
 
-// FixtureFunc answers a call: the response_data to send, or an error. An
-// error of type *[Error] is answered as that BDC error; any other as
-// BDC_1001.
-type FixtureFunc func(c *Call) (any, error)
-
-// Error is a BDC error a fixture returns.
-type Error struct {
-	Code    string
-	Message string // "" means the service's message for Code
+// EndOrg ends every session in the organization orgID and returns how
+// many it ended.
+func (s *Server) EndOrg(orgID string) int {
+	ended := 0
+	for i, a := range s.accounts {
+		if a.OrgID == orgID {
+			ended += s.sessions.EndAccount(i + 1)
+		}
+	}
+	return ended
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+// EndAll ends every session, as a server restart would, and returns how
+// many it ended.
+func (s *Server) EndAll() int { return s.sessions.EndAll() }
 
-// SetFixture makes path ("Crud/Read/Vendor.json") answer responseData. A
-// json.RawMessage holding a whole envelope (with response_status) is sent
-// as it is.
-func (s *Server) SetFixture(path string, responseData any) error { return nil }
-
-// HandleFunc makes path answer whatever f returns.
-func (s *Server) HandleFunc(path string, f FixtureFunc) {}
-
-// Fixtures lists the paths with a fixture.
-func (s *Server) Fixtures() []string { return nil }
-
-// ClearFixtures removes every fixture.
-func (s *Server) ClearFixtures() {}
-
-// Stats is a snapshot of the server's size.
+// Stats is a snapshot of the server's size and traffic. Logins counts
+// successful logins; Calls counts every other API request, whatever its
+// outcome, except ListOrgs.
 type Stats struct {
 	LiveSessions   int    `json:"live_sessions"`
 	PeakSessions   int    `json:"peak_sessions"`
@@ -147,8 +368,33 @@ type Stats struct {
 
 // Stats returns counts; HeapInuseBytes is filled only by the control API,
 // after a garbage collection.
-func (s *Server) Stats() Stats { return Stats{} }
+func (s *Server) Stats() Stats {
+	n, dropped := s.journal.size()
+	return Stats{
+		LiveSessions: s.sessions.Len(),
+		PeakSessions: s.sessions.Peak(),
+		JournalLen:   n,
+		Dropped:      dropped,
+		Logins:       s.logins.Load(),
+		Calls:        s.calls.Load(),
+	}
+}
 
-// Reset ends every session and clears the journal, faults and fixtures, and
-// puts the clock back to where it started. Seq numbers and labels continue.
-func (s *Server) Reset() {}
+// Reset ends every session and clears the journal, faults and fixtures,
+// and puts the clock back to where it started (a real clock loses its
+// offset; an injected clock that cannot be moved stays where it is). Seq
+// numbers and labels continue.
+func (s *Server) Reset() {
+	s.sessions.EndAll()
+	s.ClearFaults()
+	s.ClearFixtures()
+	s.ClearJournal()
+	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	switch c := s.clock.(type) {
+	case *OffsetClock:
+		c.reset()
+	case MovableClock:
+		c.Set(s.start)
+	}
+}

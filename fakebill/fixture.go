@@ -1,0 +1,255 @@
+package fakebill
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// Call is an authenticated request as a fixture function sees it.
+type Call struct {
+	Op   string          // "Crud/Read/Vendor"
+	Data json.RawMessage // the data field, nil if absent
+
+	// Form holds the request's other fields, first value of each; the
+	// credential fields (userName, password, devKey, sessionId) are left
+	// out.
+	Form    map[string]string
+	Account Account
+	Session string // label
+}
+
+// FixtureFunc answers a call: the response_data to send, or an error. An
+// error of type *[Error] is answered as that BDC error; any other as
+// BDC_1001.
+type FixtureFunc func(c *Call) (any, error)
+
+// Error is a BDC error a fixture returns.
+type Error struct {
+	Code    string
+	Message string // "" means the service's message for Code
+}
+
+// Error returns the code and message.
+func (e *Error) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = Message(e.Code)
+	}
+	return e.Code + ": " + msg
+}
+
+// fixture answers one path: a ready envelope, or a function.
+type fixture struct {
+	body []byte
+	fn   FixtureFunc
+}
+
+// fixtureSet maps a path such as "Crud/Read/Vendor.json" to its fixture.
+type fixtureSet struct {
+	mu sync.RWMutex
+	m  map[string]fixture
+}
+
+func (fs *fixtureSet) init() { fs.m = make(map[string]fixture) }
+
+func (fs *fixtureSet) get(p string) (fixture, bool) {
+	fs.mu.RLock()
+	defer fs.mu.RUnlock()
+	f, ok := fs.m[p]
+	return f, ok
+}
+
+func (fs *fixtureSet) has(p string) bool {
+	_, ok := fs.get(p)
+	return ok
+}
+
+func (fs *fixtureSet) set(p string, f fixture) {
+	fs.mu.Lock()
+	fs.m[p] = f
+	fs.mu.Unlock()
+}
+
+// fixturePath normalizes a fixture path: no leading slash, ".json" at the
+// end.
+func fixturePath(p string) (string, error) {
+	p = strings.TrimPrefix(p, "/")
+	if !strings.HasSuffix(p, ".json") {
+		p += ".json"
+	}
+	if p == ".json" || strings.Contains(p, "//") {
+		return "", fmt.Errorf("fakebill: bad fixture path %q", p)
+	}
+	return p, nil
+}
+
+// SetFixture makes path ("Crud/Read/Vendor.json") answer responseData. A
+// value that encodes to a JSON object with a response_status member (a
+// json.RawMessage holding a whole envelope, say) is sent as it is.
+func (s *Server) SetFixture(path string, responseData any) error {
+	p, err := fixturePath(path)
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(responseData)
+	if err != nil {
+		return fmt.Errorf("fakebill: fixture %s: %w", p, err)
+	}
+	body, err := fixtureBody(raw)
+	if err != nil {
+		return fmt.Errorf("fakebill: fixture %s: %w", p, err)
+	}
+	s.fixtures.set(p, fixture{body: body})
+	return nil
+}
+
+// fixtureBody wraps raw in a success envelope unless it is one already.
+func fixtureBody(raw []byte) ([]byte, error) {
+	var obj map[string]json.RawMessage
+	if bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
+		if err := json.Unmarshal(raw, &obj); err != nil {
+			return nil, err
+		}
+		if _, ok := obj["response_status"]; ok {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, raw); err != nil {
+				return nil, err
+			}
+			return buf.Bytes(), nil
+		}
+	}
+	return json.Marshal(envelope{Status: 0, Message: "Success", Data: json.RawMessage(raw)})
+}
+
+// HandleFunc makes path answer whatever f returns.
+func (s *Server) HandleFunc(path string, f FixtureFunc) {
+	p, err := fixturePath(path)
+	if err != nil || f == nil {
+		panic("fakebill: HandleFunc: bad path or nil func")
+	}
+	s.fixtures.set(p, fixture{fn: f})
+}
+
+// Fixtures lists the paths with a fixture, sorted.
+func (s *Server) Fixtures() []string {
+	s.fixtures.mu.RLock()
+	defer s.fixtures.mu.RUnlock()
+	out := make([]string, 0, len(s.fixtures.m))
+	for p := range s.fixtures.m {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// ClearFixtures removes every fixture.
+func (s *Server) ClearFixtures() {
+	s.fixtures.mu.Lock()
+	clear(s.fixtures.m)
+	s.fixtures.mu.Unlock()
+}
+
+// LoadFixtures reads every *.json file under dir as a fixture: the file
+// DIR/Crud/Read/Vendor.json answers Crud/Read/Vendor.json with its
+// contents as response_data, or as the whole answer when it is an object
+// with a response_status member.
+func (s *Server) LoadFixtures(dir string) error {
+	fsys := os.DirFS(dir)
+	type loaded struct {
+		path string
+		body []byte
+	}
+	var all []loaded
+	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || path.Ext(p) != ".json" {
+			return nil
+		}
+		raw, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		if !json.Valid(raw) {
+			return fmt.Errorf("%s: not valid JSON", p)
+		}
+		body, err := fixtureBody(raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		all = append(all, loaded{p, body})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("fakebill: load fixtures: %w", err)
+	}
+	for _, l := range all {
+		s.fixtures.set(l.path, fixture{body: l.body})
+	}
+	return nil
+}
+
+// serveFixture is step 6 for a generic operation: its fixture, else an
+// empty success ({}, or [] for List/...).
+func (s *Server) serveFixture(x *exchange) {
+	f, ok := s.fixtures.get(x.op + ".json")
+	switch {
+	case ok && f.fn != nil:
+		s.runFixture(x, f.fn)
+	case ok:
+		s.writeRaw(x, http.StatusOK, "application/json", f.body)
+		x.entry.Code = codeOf(f.body)
+	case strings.HasPrefix(x.op, "List/"):
+		s.succeed(x, []struct{}{})
+	default:
+		s.succeed(x, struct{}{})
+	}
+}
+
+func (s *Server) runFixture(x *exchange, fn FixtureFunc) {
+	c := &Call{Op: x.op, Form: map[string]string{}, Account: *x.acct, Session: x.entry.Session}
+	for k, v := range x.form {
+		switch k {
+		case "userName", "password", "devKey", "sessionId":
+		case "data":
+			c.Data = json.RawMessage(v)
+		default:
+			c.Form[k] = v
+		}
+	}
+	data, err := fn(c)
+	var be *Error
+	switch {
+	case errors.As(err, &be):
+		s.fail(x, http.StatusOK, be.Code, be.Message)
+	case err != nil:
+		x.entry.Note = "fixture function failed"
+		s.fail(x, http.StatusOK, CodeSystemError, "")
+	default:
+		s.succeed(x, data)
+	}
+}
+
+// codeOf returns the error code of an error envelope, "" otherwise.
+func codeOf(body []byte) string {
+	var env struct {
+		Status int `json:"response_status"`
+		Data   struct {
+			Code string `json:"error_code"`
+		} `json:"response_data"`
+	}
+	if json.Unmarshal(body, &env) != nil || env.Status == 0 {
+		return ""
+	}
+	return env.Data.Code
+}

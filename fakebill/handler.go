@@ -1,0 +1,505 @@
+package fakebill
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/fakebill/toolkit/internal/session"
+)
+
+// controlPrefix is where the control API lives.
+const controlPrefix = "/_fakebill"
+
+// route is what an API operation is, for the pipeline's purposes.
+type route int
+
+const (
+	routeGeneric route = iota
+	routeLogin
+	routeListOrgs
+	routeLogout
+	routeSessionInfo
+	routeDocumentPages
+)
+
+// routes maps the operations with their own behaviour; every other *.json
+// path is routeGeneric.
+var routes = map[string]route{
+	"Login":            routeLogin,
+	"ListOrgs":         routeListOrgs,
+	"Logout":           routeLogout,
+	"GetSessionInfo":   routeSessionInfo,
+	"GetDocumentPages": routeDocumentPages,
+}
+
+// exchange is one API request on its way through the pipeline.
+type exchange struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	entry Entry
+	now   time.Time
+
+	op    string
+	route route
+	form  map[string]string
+
+	sessionID string // the session the request presents, "" if none
+	hadCookie bool   // whether it carried a sid cookie
+	info      session.Info
+	acct      *Account
+	wrote     bool
+}
+
+// ServeHTTP answers one request through the pipeline: leak check, route
+// and method, faults, devKey, session, body, operation, journal.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rawPath := r.URL.EscapedPath()
+	isControl := rawPath == controlPrefix || strings.HasPrefix(rawPath, controlPrefix+"/")
+	underPrefix := rawPath == s.prefix || strings.HasPrefix(rawPath, s.prefix+"/")
+
+	// 1. Leak check, on every route.
+	findings := s.detector.scan(rawPath, r.URL.RawQuery, r.Header.Get("Referer"))
+	x := &exchange{w: w, r: r}
+	journaled := underPrefix || len(findings) > 0
+	if journaled {
+		x.entry = Entry{
+			V:            EntryVersion,
+			Seq:          s.journal.nextSeq(),
+			Method:       r.Method,
+			Path:         s.redactPath(rawPath),
+			SessionState: SessionAbsent,
+		}
+		x.entry.API = "v2"
+		if isControl {
+			x.entry.API = "control"
+		} else if !underPrefix {
+			x.entry.API = ""
+		}
+		x.entry.Leaks = leaksOf(findings)
+	}
+	switch {
+	case len(findings) > 0 && s.opts.Leaks == LeakRefuse:
+		x.now = s.clock.Now()
+		s.refuseLeak(x, findings)
+	case isControl:
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		x.w = rec
+		s.control.ServeHTTP(rec, r)
+		x.entry.Status = rec.status
+	case underPrefix:
+		s.serveAPI(x, rawPath)
+	default:
+		x.now = s.clock.Now()
+		s.fail(x, http.StatusNotFound, CodeAPINotSupported, "")
+	}
+
+	if journaled {
+		x.entry.Time = x.now.UTC()
+		if x.entry.Time.IsZero() {
+			x.entry.Time = s.clock.Now().UTC()
+		}
+		s.journal.add(&x.entry)
+	}
+	s.logRequest(r, x, rawPath, isControl, time.Since(start))
+}
+
+// serveAPI runs steps 2 to 6 for a request under the API prefix.
+func (s *Server) serveAPI(x *exchange, rawPath string) {
+	// 2. Route and method.
+	op, ok := s.operation(x.r.URL.Path)
+	x.entry.Op = s.detector.redact(op)
+	if op != "Login" && op != "ListOrgs" {
+		s.calls.Add(1)
+	}
+	if !ok {
+		x.now = s.clock.Now()
+		s.fail(x, http.StatusNotFound, CodeAPINotSupported, "")
+		return
+	}
+	x.op, x.route = op, routes[op]
+	if !s.methodAllowed(x) {
+		x.now = s.clock.Now()
+		x.w.Header().Set("Allow", allowed(x.route))
+		s.fail(x, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "")
+		return
+	}
+	if !s.readForm(x) {
+		return
+	}
+	s.noteTransports(x)
+
+	// Faults act right after routing; they may move the clock.
+	if s.applyFaults(x) {
+		return
+	}
+	x.now = s.clock.Now()
+
+	switch x.route {
+	case routeLogin:
+		s.login(x)
+	case routeListOrgs:
+		s.listOrgs(x)
+	default:
+		s.authenticated(x)
+	}
+}
+
+// operation cuts the prefix and ".json" from path, folding "//" to "/".
+// It reports false for a path that is no operation, or one
+// StrictEndpoints does not serve.
+func (s *Server) operation(path string) (string, bool) {
+	rest, _ := strings.CutPrefix(path, s.prefix)
+	for strings.Contains(rest, "//") {
+		rest = strings.ReplaceAll(rest, "//", "/")
+	}
+	rest = strings.TrimPrefix(rest, "/")
+	op, ok := strings.CutSuffix(rest, ".json")
+	if !ok || op == "" || strings.HasSuffix(op, "/") {
+		return rest, false
+	}
+	if _, known := routes[op]; !known && s.opts.StrictEndpoints && !s.fixtures.has(op+".json") {
+		return op, false
+	}
+	return op, true
+}
+
+func (s *Server) methodAllowed(x *exchange) bool {
+	m := x.r.Method
+	return m == http.MethodPost || (x.route == routeDocumentPages && m == http.MethodGet)
+}
+
+func allowed(r route) string {
+	if r == routeDocumentPages {
+		return "GET, POST"
+	}
+	return "POST"
+}
+
+// authenticated runs steps 3 to 6 for every operation but Login and
+// ListOrgs.
+func (s *Server) authenticated(x *exchange) {
+	// 3. devKey; a GET of GetDocumentPages uses the session's.
+	byCookieOnly := x.r.Method == http.MethodGet
+	devKey, hasKey := x.form["devKey"]
+	if !byCookieOnly {
+		if !hasKey || devKey == "" {
+			s.fail(x, http.StatusOK, CodeDevKeyMissing, "")
+			return
+		}
+		if !s.devKeys[devKey] {
+			s.fail(x, http.StatusOK, CodeBadDevKey, "")
+			return
+		}
+	}
+
+	// 4. Session.
+	if !s.checkSession(x) {
+		return
+	}
+	if !byCookieOnly && devKey != x.acct.DevKey {
+		s.fail(x, http.StatusOK, CodeBadDevKey, "")
+		return
+	}
+
+	// 5. Body.
+	if data, ok := x.form["data"]; ok && !json.Valid([]byte(data)) {
+		s.fail(x, http.StatusOK, CodeBadJSON, "")
+		return
+	}
+
+	// 6. The operation.
+	switch x.route {
+	case routeLogout:
+		s.sessions.End(x.sessionID)
+		clearCookie(x.w)
+		s.succeed(x, struct{}{})
+	case routeSessionInfo:
+		s.succeed(x, map[string]string{"organizationId": x.acct.OrgID, "userId": x.acct.UsersID})
+	default:
+		s.serveFixture(x)
+	}
+}
+
+// checkSession answers BDC_1109 unless the request presents a live
+// session, and records the session's state and label either way.
+func (s *Server) checkSession(x *exchange) bool {
+	if x.sessionID == "" {
+		s.invalidSession(x)
+		return false
+	}
+	if label, ok := s.sessions.Minted(x.sessionID); ok {
+		x.entry.Session = sessionLabel(label)
+	}
+	touch := s.opts.Refresh == RefreshAny
+	info, st := s.sessions.Lookup(x.sessionID, x.now, touch)
+	x.entry.SessionState = stateName(st)
+	if info.Account != 0 {
+		x.entry.Account = accountLabel(info.Account)
+	}
+	if st != session.Live {
+		s.invalidSession(x)
+		return false
+	}
+	x.info = info
+	x.acct = s.account(info.Account)
+	return true
+}
+
+func (s *Server) invalidSession(x *exchange) {
+	if x.hadCookie {
+		clearCookie(x.w)
+	}
+	s.fail(x, http.StatusOK, CodeSessionInvalid, "")
+}
+
+// stateName maps a table state to the journal's word; a minted id the
+// table has forgotten was most likely idle-expired.
+func stateName(st session.State) string {
+	switch st {
+	case session.Live:
+		return SessionLive
+	case session.Expired, session.Gone:
+		return SessionExpired
+	case session.Ended:
+		return SessionEnded
+	}
+	return SessionUnknown
+}
+
+// refuseLeak answers a request that carried a secret in its URL, and ends
+// any session whose id leaked.
+func (s *Server) refuseLeak(x *exchange, findings []finding) {
+	for _, f := range findings {
+		if f.SessionID == "" {
+			continue
+		}
+		if label, ok := s.sessions.Minted(f.SessionID); ok && x.entry.Session == "" {
+			x.entry.Session = sessionLabel(label)
+			info, st := s.sessions.Lookup(f.SessionID, x.now, false)
+			x.entry.SessionState = stateName(st)
+			if st == session.Live {
+				x.entry.Account = accountLabel(info.Account)
+			}
+		}
+		s.sessions.End(f.SessionID)
+	}
+	s.fail(x, http.StatusBadRequest, CodeSecretInURL, leakMessage(findings))
+}
+
+// leakMessage names each leaked field and where it was, never its value.
+func leakMessage(findings []finding) string {
+	var b strings.Builder
+	b.WriteString("Secret in URL: ")
+	for i, f := range findings {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(f.Field + " in the " + whereName(f.Where))
+	}
+	b.WriteString(". Credentials and session ids belong in the POST body.")
+	return b.String()
+}
+
+func whereName(where string) string {
+	switch where {
+	case "query":
+		return "query string"
+	case "referer":
+		return "Referer header"
+	}
+	return where
+}
+
+func leaksOf(findings []finding) []Leak {
+	if len(findings) == 0 {
+		return nil
+	}
+	out := make([]Leak, len(findings))
+	for i, f := range findings {
+		out[i] = Leak{Field: f.Field, Where: f.Where}
+	}
+	return out
+}
+
+// redactPath returns the path with every secret replaced by a marker.
+func (s *Server) redactPath(p string) string { return s.detector.redact(p) }
+
+// noteTransports records how the request carried a session and which
+// credential fields it sent, and picks the session it presents: the form
+// field, else the sid cookie, else (in record mode only) the query.
+func (s *Server) noteTransports(x *exchange) {
+	var via []string
+	if id, ok := x.form["sessionId"]; ok && x.r.Method == http.MethodPost {
+		via = append(via, "field")
+		x.sessionID = id
+	}
+	if c, err := x.r.Cookie("sid"); err == nil {
+		via = append(via, "cookie")
+		x.hadCookie = true
+		if x.sessionID == "" {
+			x.sessionID = c.Value
+		}
+	}
+	if id, ok := querySession(x.r.URL.RawQuery); ok {
+		via = append(via, "query")
+		if x.sessionID == "" && s.opts.Leaks == LeakRecord {
+			x.sessionID = id
+		}
+	}
+	creds := credSet{}
+	for k := range x.r.Header {
+		switch letters(k) {
+		case "sessionid":
+			if !contains(via, "header") {
+				via = append(via, "header")
+			}
+		case "username":
+			creds.add("userName")
+		case "password":
+			creds.add("password")
+		}
+	}
+	x.entry.SessionVia = via
+
+	if x.route == routeLogin || x.route == routeListOrgs {
+		return
+	}
+	for k := range x.form {
+		creds.addKey(k)
+	}
+	for _, c := range x.r.Cookies() {
+		creds.addKey(c.Name)
+	}
+	x.entry.CredFields = creds.list()
+}
+
+// credSet collects credential field names in a fixed order.
+type credSet struct{ user, pass bool }
+
+func (c *credSet) add(field string) {
+	if field == "userName" {
+		c.user = true
+	} else {
+		c.pass = true
+	}
+}
+
+func (c *credSet) addKey(k string) {
+	switch letters(k) {
+	case "username":
+		c.user = true
+	case "password":
+		c.pass = true
+	}
+}
+
+func (c credSet) list() []string {
+	var out []string
+	if c.user {
+		out = append(out, "userName")
+	}
+	if c.pass {
+		out = append(out, "password")
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// letters returns the ASCII letters of s, lower-cased.
+func letters(s string) string {
+	ok := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 'a' || c > 'z' {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			b = append(b, c)
+		case c >= 'A' && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		}
+	}
+	return string(b)
+}
+
+// dataHash returns the hex SHA-256 of the raw data field, "" without one.
+func dataHash(form map[string]string) string {
+	data, ok := form["data"]
+	if !ok {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(data))
+	return hex.EncodeToString(sum[:])
+}
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// Flush lets long-polls reach the client.
+func (r *statusRecorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// logRequest writes the one log line of a request: no secret, only the
+// redacted path, the outcome and the session label.
+func (s *Server) logRequest(r *http.Request, x *exchange, rawPath string, isControl bool, took time.Duration) {
+	l := s.opts.Logger
+	if l == nil {
+		return
+	}
+	path := x.entry.Path
+	if path == "" {
+		path = s.redactPath(rawPath)
+	}
+	attrs := []slog.Attr{
+		slog.String("method", r.Method),
+		slog.String("path", path),
+		slog.Int("status", x.entry.Status),
+	}
+	if x.entry.Code != "" {
+		attrs = append(attrs, slog.String("code", x.entry.Code))
+	}
+	if x.entry.Session != "" {
+		attrs = append(attrs, slog.String("session", x.entry.Session))
+	}
+	if len(x.entry.Leaks) > 0 {
+		attrs = append(attrs, slog.Int("leaks", len(x.entry.Leaks)))
+	}
+	if isControl {
+		attrs = append(attrs, slog.Bool("control", true))
+	}
+	attrs = append(attrs, slog.Duration("took", took))
+	l.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+}
