@@ -302,8 +302,8 @@ type SessionInfo struct {
 	IdleLeftMS int64     `json:"idle_left_ms"`
 }
 
-// Sessions lists up to limit live sessions (all when limit <= 0),
-// oldest first.
+// Sessions lists up to limit live sessions (all when limit <= 0), least
+// recently used first: the first is the next to expire.
 func (s *Server) Sessions(limit int) []SessionInfo {
 	now := s.clock.Now()
 	infos := s.sessions.List(now, max(limit, 0))
@@ -386,6 +386,9 @@ func (s *Server) Stats() Stats {
 // numbers and labels continue.
 func (s *Server) Reset() {
 	s.sessions.EndAll()
+	// The table judges liveness at the latest time it saw; the clock is
+	// about to go back, so it must forget that time as well.
+	s.sessions.Reset()
 	s.ClearFaults()
 	s.ClearFixtures()
 	s.ClearJournal()
