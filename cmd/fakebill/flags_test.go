@@ -92,8 +92,9 @@ func flagCases(t *testing.T) []flagCase {
 			name: "accounts", args: []string{"-accounts", "testdata/accounts.json"},
 			check: func(t *testing.T, s *served) {
 				s.login(t, fileAccount)
-				if r := s.call(t, s.base, "Login.json", loginForm(demo)); r.code() != "BDC_1101" {
-					t.Errorf("demo Login = %q, want BDC_1101", r.code())
+				// The devKey is checked first, so the demo's draws BDC_1102.
+				if r := s.call(t, s.base, "Login.json", loginForm(demo)); r.code() != "BDC_1102" {
+					t.Errorf("demo Login = %q, want BDC_1102", r.code())
 				}
 				if got, want := s.stdout.String(), "fakebill: serving "+s.base+"\n"; got != want {
 					t.Errorf("stdout = %q, want only %q", got, want)
@@ -109,8 +110,9 @@ func flagCases(t *testing.T) []flagCase {
 				s.call(t, s.base, "GetSessionInfo.json", sessionForm(oneAccount, sid))
 				s.call(t, s.base, "Login.json", url.Values{"userName": {oneAccount.UserName}, "password": {"wrong-" + oneAccount.Password},
 					"orgId": {oneAccount.OrgID}, "devKey": {oneAccount.DevKey}})
-				if r := s.call(t, s.base, "Login.json", loginForm(demo)); r.code() != "BDC_1101" {
-					t.Errorf("demo Login = %q, want BDC_1101", r.code())
+				// The devKey is checked first, so the demo's draws BDC_1102.
+				if r := s.call(t, s.base, "Login.json", loginForm(demo)); r.code() != "BDC_1102" {
+					t.Errorf("demo Login = %q, want BDC_1102", r.code())
 				}
 				s.stop(t)
 				out := s.stdout.String() + s.stderr.String()

@@ -383,7 +383,7 @@ func (c *serveConfig) build(logger *slog.Logger) (*app, error) {
 	}
 	a.srv = srv
 	if c.fixtures != "" {
-		if err := loadFixtures(srv, c.fixtures); err != nil {
+		if err := srv.LoadFixtures(c.fixtures); err != nil {
 			a.close()
 			return nil, fmt.Errorf("-fixtures: %w", err)
 		}
@@ -553,17 +553,6 @@ func writeFileAtomic(name string, data []byte) error {
 		os.Remove(tmp)
 	}
 	return err
-}
-
-// loadFixtures loads DIR into srv.
-//
-// TODO(fakebill): call srv.LoadFixtures directly once the server has it.
-func loadFixtures(srv *fakebill.Server, dir string) error {
-	l, ok := any(srv).(interface{ LoadFixtures(dir string) error })
-	if !ok {
-		return errors.New("this build cannot load fixtures")
-	}
-	return l.LoadFixtures(dir)
 }
 
 // complain prints err on w with the command's prefix, once: errors from
