@@ -147,6 +147,9 @@ func (s *Server) serveAPI(x *exchange, rawPath string) {
 		s.listOrgs(x)
 	default:
 		s.authenticated(x)
+		if s.opts.Refresh == RefreshSuccess && x.acct != nil && x.entry.Code == "" && x.entry.Status == http.StatusOK {
+			s.sessions.Touch(x.sessionID, x.now)
+		}
 	}
 }
 
