@@ -8,7 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"testing"
+	"time"
 
 	"github.com/benbjohnson/clock"
 )
@@ -45,9 +45,6 @@ type Check struct {
 	Needs   []Capability `json:"needs,omitempty"`
 	Aliases []string     `json:"aliases,omitempty"`
 }
-
-// Checks returns the catalog, in a stable order.
-func Checks() []Check { return nil }
 
 // Env is what a client under test is given: where the fake is and the
 // fresh credentials it accepts.
@@ -87,11 +84,24 @@ type Subject struct {
 	NoClose bool
 }
 
-// Options selects and shapes a run. A nil *Options means every check.
+// Options selects and shapes a run. A nil *Options means every check
+// with the defaults.
 type Options struct {
 	Only     []string // run only these ids
 	Skip     []string // skip these ids
 	Synctest bool     // Run: each check in its own testing/synctest bubble
+
+	// CallTimeout bounds each Call and Close; past it (and a short grace
+	// for clients that ignore their context) the check fails. 0 means
+	// DefaultCallTimeout.
+	CallTimeout time.Duration
+}
+
+func (o *Options) callTimeout() time.Duration {
+	if o == nil || o.CallTimeout <= 0 {
+		return DefaultCallTimeout
+	}
+	return o.CallTimeout
 }
 
 // Status is a check's outcome.
@@ -110,20 +120,6 @@ type Result struct {
 	Status  Status   `json:"status"`
 	Details []string `json:"details,omitempty"` // redacted
 }
-
-// Evaluate runs the selected checks against subject and returns one Result
-// per check, in catalog order. It returns an error only when nothing can be
-// judged (a bad subject or selection).
-func Evaluate(ctx context.Context, subject Subject, opts *Options) ([]Result, error) {
-	return nil, nil
-}
-
-// TestClient runs every selected check and returns the failures joined,
-// nil if all passed.
-func TestClient(subject Subject, opts *Options) error { return nil }
-
-// Run runs each check as a subtest of t.
-func Run(t *testing.T, subject Subject, opts *Options) {}
 
 // ProblemReporter is implemented by a Client that can see problems outside
 // its calls: protocol errors, a crash, an attempt to reach another host.

@@ -1,0 +1,558 @@
+package conformance
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/benbjohnson/clock"
+	"github.com/fakebill/toolkit/fakebill"
+)
+
+// Defaults of [Options].
+const (
+	DefaultCallTimeout = 10 * time.Second
+	// callBudget is how many requests one caller call may send before the
+	// runner cancels it: far above any sane client, low enough that a
+	// login loop ends in milliseconds.
+	callBudget = 40
+	// closeGrace is how long the runner waits past a call's deadline for a
+	// client that ignores its context.
+	closeGrace = 2 * time.Second
+)
+
+// runner is one check's run: a fresh fake, fresh credentials, a fresh
+// client, and the findings. Its receiver is named r throughout.
+type runner struct {
+	ck       *check
+	subject  Subject
+	ctx      context.Context
+	timeout  time.Duration
+	virtual  bool // inside a testing/synctest bubble, reading time.Now
+	creds    credentials
+	fake     *fakebill.Server
+	front    *front
+	srv      *loopback
+	mock     *clock.Mock
+	env      Env
+	log      *syncBuffer
+	client   Client
+	closed   bool
+	closeErr error
+
+	mu       sync.Mutex
+	errTexts []string // Error() of every error Call returned
+	details  []string
+	skipped  string
+	labels   map[string]string // fake session label → label shown
+}
+
+// outcome is one caller call as the runner saw it.
+type outcome struct {
+	path     string
+	result   json.RawMessage
+	err      error
+	panicked any
+	hung     bool  // did not return within the deadline and grace
+	from, to int64 // journal seq range: entries with from < seq <= to
+}
+
+// runCheck runs ck against subject and returns its result.
+func runCheck(ctx context.Context, ck *check, subject Subject, opts *Options, virtual bool) (res Result) {
+	res = Result{Check: checkWithNeeds(ck)}
+	if skip := missingCapability(ck, subject); skip != "" {
+		res.Status, res.Details = Skip, []string{skip}
+		return res
+	}
+	r := &runner{ck: ck, subject: subject, ctx: ctx, timeout: opts.callTimeout(), virtual: virtual}
+	if err := r.setup(); err != nil {
+		res.Status, res.Details = Fail, []string{r.redact("setup: " + err.Error())}
+		r.teardown()
+		return res
+	}
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				r.failf("the check stopped: the client panicked: %v", p)
+			}
+		}()
+		ck.run(r)
+	}()
+	r.close()
+	if pr, ok := r.client.(ProblemReporter); ok {
+		for _, p := range pr.Problems() {
+			r.failf("the client reported a problem: %s", p)
+		}
+	}
+	r.teardown()
+
+	switch {
+	case len(r.details) > 0:
+		res.Status = Fail
+		res.Details = append(r.details, "expected: "+ck.Reason, "source: "+ck.Source)
+	case r.skipped != "":
+		res.Status, res.Details = Skip, []string{r.skipped}
+	default:
+		res.Status = Pass
+	}
+	for i, d := range res.Details {
+		res.Details[i] = r.redact(d)
+	}
+	return res
+}
+
+func missingCapability(ck *check, s Subject) string {
+	for _, n := range ck.Needs {
+		switch {
+		case n == CapConcurrent && !s.Concurrent:
+			return "skipped: the subject does not support concurrent calls (Subject.Concurrent is false)"
+		case n == CapClose && s.NoClose:
+			return "skipped: the subject's Close does nothing worth checking (Subject.NoClose)"
+		}
+	}
+	return ""
+}
+
+func checkWithNeeds(ck *check) Check {
+	c := ck.Check
+	c.Needs = append([]Capability{CapCalls}, ck.Needs...)
+	return c
+}
+
+// setup starts the fake and the client.
+func (r *runner) setup() error {
+	r.creds = newCredentials()
+	r.labels = map[string]string{}
+	var clk fakebill.Clock
+	switch {
+	case r.subject.UsesClock:
+		r.mock = clock.NewMock()
+		r.mock.Set(fakebill.DefaultStartTime)
+		clk = r.mock
+	case r.virtual:
+		clk = fakebill.ClockFunc(time.Now)
+	default:
+		clk = fakebill.NewManualClock(fakebill.DefaultStartTime)
+	}
+	leaks := fakebill.LeakRecord
+	if r.ck.refuseLeaks {
+		leaks = fakebill.LeakRefuse
+	}
+	fake, err := fakebill.NewServer(fakebill.Options{
+		Accounts: []fakebill.Account{{
+			UserName: r.creds.userName, Password: r.creds.password,
+			OrgID: r.creds.orgID, DevKey: r.creds.devKey,
+		}},
+		Clock: clk,
+		Leaks: leaks,
+	})
+	if err != nil {
+		return err
+	}
+	r.fake = fake
+	r.front = &front{fake: fake}
+	if r.virtual {
+		r.srv = newInMemory(r.front)
+	} else {
+		r.srv = newSocket(r.front)
+	}
+	r.log = &syncBuffer{}
+	r.env = Env{
+		BaseURL:    r.srv.url + fakebill.DefaultPrefix,
+		UserName:   r.creds.userName,
+		Password:   r.creds.password,
+		OrgID:      r.creds.orgID,
+		DevKey:     r.creds.devKey,
+		HTTPClient: r.srv.client,
+		Clock:      r.mock,
+		Log:        r.log,
+	}
+	client, err := r.subject.New(r.env)
+	if err != nil {
+		return fmt.Errorf("Subject.New: %w", err)
+	}
+	if client == nil {
+		return fmt.Errorf("Subject.New returned a nil Client")
+	}
+	r.client = client
+	return nil
+}
+
+func (r *runner) teardown() {
+	if r.fake != nil {
+		r.fake.ClearFaults() // releases anything held at a barrier
+	}
+	if r.srv != nil {
+		r.srv.close()
+	}
+}
+
+// close closes the client once, bounded by the call deadline.
+func (r *runner) close() {
+	if r.closed || r.client == nil {
+		return
+	}
+	r.closed = true
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- fmt.Errorf("Close panicked: %v", p)
+			}
+		}()
+		done <- r.client.Close()
+	}()
+	select {
+	case r.closeErr = <-done:
+	case <-time.After(r.timeout + closeGrace):
+		r.failf("Close did not return within %v", r.timeout+closeGrace)
+	}
+	if r.closeErr != nil {
+		r.noteErr(r.closeErr)
+	}
+}
+
+// failf records a finding; the check fails if it has any.
+func (r *runner) failf(format string, args ...any) {
+	r.mu.Lock()
+	r.details = append(r.details, fmt.Sprintf(format, args...))
+	r.mu.Unlock()
+}
+
+// skip marks the check skipped unless it has failed.
+func (r *runner) skip(reason string) { r.skipped = "skipped: " + reason }
+
+func (r *runner) noteErr(err error) {
+	r.mu.Lock()
+	r.errTexts = append(r.errTexts, err.Error())
+	r.mu.Unlock()
+}
+
+// secrets returns everything that must not be shown: the credentials and
+// every session id the fake minted in this run.
+func (r *runner) secrets() secretSet {
+	ss := secretSet{
+		{"userName", r.creds.userName},
+		{"password", r.creds.password},
+		{"devKey", r.creds.devKey},
+	}
+	if r.front != nil {
+		for _, id := range r.front.sessionIDs() {
+			ss = append(ss, secret{"sessionId", id})
+		}
+	}
+	return ss
+}
+
+func (r *runner) redact(s string) string { return r.secrets().redact(s) }
+
+// advance moves the fake's time, and the client's when it shares the
+// clock: the mock (whose timers fire), or virtual time in a bubble.
+func (r *runner) advance(d time.Duration) {
+	switch {
+	case r.mock != nil:
+		r.mock.Add(d)
+	case r.virtual:
+		time.Sleep(d)
+	default:
+		r.fake.Advance(d)
+	}
+}
+
+// lastSeq is the highest seq journaled so far.
+func (r *runner) lastSeq() int64 {
+	es, _ := r.fake.Journal(0)
+	var max int64
+	for _, e := range es {
+		max = maxSeq(max, e.Seq)
+	}
+	return max
+}
+
+// entries returns the journal entries with from < seq <= to (to <= 0:
+// no upper bound), in seq order.
+func (r *runner) entries(from, to int64) []fakebill.Entry {
+	es, _ := r.fake.Journal(from)
+	out := es[:0:0]
+	for _, e := range es {
+		if e.Seq > from && (to <= 0 || e.Seq <= to) {
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+// all returns every entry of this run.
+func (r *runner) all() []fakebill.Entry { return r.entries(0, 0) }
+
+// call runs one caller call with a deadline and a request budget.
+func (r *runner) call(path string, data any) outcome {
+	return r.calls(1, path, data)[0]
+}
+
+// calls runs n caller calls of path at once (one after the other when n
+// is 1) and waits for all of them.
+func (r *runner) calls(n int, path string, data any) []outcome {
+	ctx, cancel := context.WithTimeout(r.ctx, r.timeout)
+	defer cancel()
+	r.front.arm(callBudget*n, cancel)
+	defer r.front.disarm()
+
+	from := r.lastSeq()
+	type answer struct {
+		i        int
+		result   json.RawMessage
+		err      error
+		panicked any
+	}
+	answers := make(chan answer, n) // buffered: an abandoned call never blocks
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			a := answer{i: i}
+			defer func() {
+				a.panicked = recover()
+				answers <- a
+			}()
+			a.result, a.err = r.client.Call(ctx, path, data)
+		}(i)
+	}
+	outs := make([]outcome, n)
+	got := make([]bool, n)
+	hung := false
+	for left := n; left > 0 && !hung; {
+		var a answer
+		select {
+		case a = <-answers:
+		case <-ctx.Done():
+			select {
+			case a = <-answers:
+			case <-time.After(closeGrace):
+				hung = true // abandon them: the client ignores its context
+				continue
+			}
+		}
+		outs[a.i].result, outs[a.i].err, outs[a.i].panicked = a.result, a.err, a.panicked
+		got[a.i] = true
+		left--
+	}
+	to := r.lastSeq()
+	for i := range outs {
+		o := &outs[i]
+		o.path, o.from, o.to = path, from, to
+		if !got[i] {
+			o.hung = true
+			continue
+		}
+		if o.err != nil {
+			r.noteErr(o.err)
+		}
+		if o.panicked != nil {
+			r.noteErr(fmt.Errorf("%v", o.panicked))
+		}
+	}
+	if hung {
+		r.failf("Call(%q) did not return within %v of its deadline; a client must honour its context", path, closeGrace)
+	}
+	return outs
+}
+
+// setupCall makes a call the scenario needs to succeed before the part
+// under test; it fails the check when it does not.
+func (r *runner) setupCall(path string, data any) (outcome, bool) {
+	o := r.call(path, data)
+	if problem := r.callProblem(o); problem != "" {
+		r.failf("a plain call before the scenario failed, so nothing else could be judged: %s\nrequests:\n%s", problem, r.show(r.entries(o.from, o.to)))
+		return o, false
+	}
+	return o, true
+}
+
+// callProblem describes why o is not a success, or "".
+func (r *runner) callProblem(o outcome) string {
+	switch {
+	case o.hung:
+		return fmt.Sprintf("Call(%q) hung", o.path)
+	case o.panicked != nil:
+		return fmt.Sprintf("Call(%q) panicked: %v", o.path, o.panicked)
+	case o.err != nil:
+		return fmt.Sprintf("Call(%q) returned an error: %v", o.path, o.err)
+	}
+	return ""
+}
+
+// front stands before the fake: it buffers each answer until the fake has
+// journaled the request (so a returned call is always in the journal),
+// learns the session ids Login mints (to scan output for them), enforces
+// the per-call request budget, and can strip sessionId from Login answers.
+type front struct {
+	fake http.Handler
+
+	mu       sync.Mutex
+	minted   []string
+	budget   int
+	used     int
+	cancel   context.CancelFunc
+	inFlight int         // calls other than Login in the fake right now
+	peak     int         // the most in flight at once since arm
+	stripped atomic.Bool // Login answers carry no sessionId
+}
+
+func (f *front) arm(budget int, cancel context.CancelFunc) {
+	f.mu.Lock()
+	f.budget, f.used, f.cancel, f.peak = budget, 0, cancel, 0
+	f.mu.Unlock()
+}
+
+// peakInFlight reports the most non-Login requests the fake held at once
+// since the last arm. The journal's seq and done_seq come from separate
+// counters, so overlap is measured here instead.
+func (f *front) peakInFlight() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.peak
+}
+
+func (f *front) disarm() {
+	f.mu.Lock()
+	f.budget, f.cancel = 0, nil
+	f.mu.Unlock()
+}
+
+func (f *front) sessionIDs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.minted...)
+}
+
+func (f *front) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	isLogin := strings.HasSuffix(req.URL.Path, "/Login.json")
+	f.mu.Lock()
+	over := false
+	if f.budget > 0 {
+		f.used++
+		if f.used > f.budget {
+			over = true
+			f.cancel()
+		}
+	}
+	if !over && !isLogin {
+		f.inFlight++
+		f.peak = max(f.peak, f.inFlight)
+	}
+	f.mu.Unlock()
+	if over {
+		http.Error(w, "conformance runner: request budget for this call exhausted", http.StatusServiceUnavailable)
+		return
+	}
+
+	rec := httptest.NewRecorder()
+	f.fake.ServeHTTP(rec, req)
+	if !isLogin {
+		f.mu.Lock()
+		f.inFlight--
+		f.mu.Unlock()
+	}
+	body := rec.Body.Bytes()
+	if isLogin {
+		body = f.login(rec, body)
+	}
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+}
+
+// login records the session id a Login answer carries and, when asked,
+// strips it from the answer and its cookie.
+func (f *front) login(rec *httptest.ResponseRecorder, body []byte) []byte {
+	var env struct {
+		Status int `json:"response_status"`
+		Data   struct {
+			SessionID string `json:"sessionId"`
+		} `json:"response_data"`
+	}
+	if json.Unmarshal(body, &env) != nil || env.Status != 0 || env.Data.SessionID == "" {
+		return body
+	}
+	f.mu.Lock()
+	f.minted = append(f.minted, env.Data.SessionID)
+	f.mu.Unlock()
+	if !f.stripped.Load() {
+		return body
+	}
+	rec.Header().Del("Set-Cookie")
+	var whole map[string]any
+	var data map[string]any
+	if json.Unmarshal(body, &whole) != nil {
+		return body
+	}
+	raw, _ := json.Marshal(whole["response_data"])
+	if json.Unmarshal(raw, &data) == nil {
+		delete(data, "sessionId")
+		whole["response_data"] = data
+	}
+	out, _ := json.Marshal(whole)
+	return out
+}
+
+// loopback serves the front on a loopback socket or an in-memory listener.
+type loopback struct {
+	url    string
+	client *http.Client
+	close  func()
+}
+
+func newSocket(h http.Handler) *loopback {
+	ts := httptest.NewServer(h)
+	tr := &http.Transport{
+		// No proxy, whatever the environment says: the fake is local.
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 16,
+	}
+	return &loopback{
+		url:    ts.URL,
+		client: &http.Client{Transport: tr},
+		close: func() {
+			tr.CloseIdleConnections()
+			ts.Close()
+		},
+	}
+}
+
+// syncBuffer is the Env.Log the client writes to, safe for concurrent use.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func maxSeq(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
