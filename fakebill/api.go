@@ -173,7 +173,7 @@ func wellFormedOrg(id string) bool {
 // safeEcho makes a client-sent value fit to quote in an error message:
 // secrets redacted, length capped.
 func (s *Server) safeEcho(v string) string {
-	v = s.detector.redact(v)
+	v = s.detector.Redact(v)
 	if len(v) > 64 {
 		v = v[:64] + "..."
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fakebill/toolkit/internal/leak"
 	"github.com/fakebill/toolkit/internal/session"
 )
 
@@ -64,7 +65,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	underPrefix := rawPath == s.prefix || strings.HasPrefix(rawPath, s.prefix+"/")
 
 	// 1. Leak check, on every route.
-	findings := s.detector.scan(rawPath, r.URL.RawQuery, r.Header.Get("Referer"))
+	findings := s.detector.Scan(rawPath, r.URL.RawQuery, r.Header.Get("Referer"))
 	x := &exchange{w: w, r: r}
 	journaled := underPrefix || len(findings) > 0
 	if journaled {
@@ -113,7 +114,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) serveAPI(x *exchange, rawPath string) {
 	// 2. Route and method.
 	op, ok := s.operation(x.r.URL.Path)
-	x.entry.Op = s.detector.redact(op)
+	x.entry.Op = s.detector.Redact(op)
 	if op != "Login" && op != "ListOrgs" {
 		s.calls.Add(1)
 	}
@@ -277,7 +278,7 @@ func stateName(st session.State) string {
 
 // refuseLeak answers a request that carried a secret in its URL, and ends
 // any session whose id leaked.
-func (s *Server) refuseLeak(x *exchange, findings []finding) {
+func (s *Server) refuseLeak(x *exchange, findings []leak.Finding) {
 	for _, f := range findings {
 		if f.SessionID == "" {
 			continue
@@ -296,7 +297,7 @@ func (s *Server) refuseLeak(x *exchange, findings []finding) {
 }
 
 // leakMessage names each leaked field and where it was, never its value.
-func leakMessage(findings []finding) string {
+func leakMessage(findings []leak.Finding) string {
 	var b strings.Builder
 	b.WriteString("Secret in URL: ")
 	for i, f := range findings {
@@ -319,7 +320,7 @@ func whereName(where string) string {
 	return where
 }
 
-func leaksOf(findings []finding) []Leak {
+func leaksOf(findings []leak.Finding) []Leak {
 	if len(findings) == 0 {
 		return nil
 	}
@@ -331,7 +332,7 @@ func leaksOf(findings []finding) []Leak {
 }
 
 // redactPath returns the path with every secret replaced by a marker.
-func (s *Server) redactPath(p string) string { return s.detector.redact(p) }
+func (s *Server) redactPath(p string) string { return s.detector.Redact(p) }
 
 // noteTransports records how the request carried a session and which
 // credential fields it sent, and picks the session it presents: the form

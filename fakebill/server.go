@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fakebill/toolkit/internal/leak"
 	"github.com/fakebill/toolkit/internal/session"
 )
 
@@ -27,7 +28,7 @@ type Server struct {
 	byUser    map[string][]int
 	devKeys   map[string]bool
 	sessions  *session.Table
-	detector  scanner
+	detector  *leak.Detector
 	clock     Clock
 	clockMode string
 	start     time.Time // the clock's reading at NewServer, for Reset
@@ -76,7 +77,7 @@ func NewServer(opts Options) (*Server, error) {
 	}
 	s.sessions = tbl
 	secrets := s.secrets()
-	s.detector = newScanner(secrets, func(id string) bool {
+	s.detector = leak.New(secrets, func(id string) bool {
 		_, ok := tbl.Minted(id)
 		return ok
 	})
@@ -186,24 +187,24 @@ func (s *Server) setAccounts(accts []Account) error {
 }
 
 // secrets lists every configured credential for the leak detector.
-func (s *Server) secrets() []secret {
-	var out []secret
+func (s *Server) secrets() []leak.Secret {
+	var out []leak.Secret
 	for _, a := range s.accounts {
 		out = append(out,
-			secret{Field: "userName", Value: a.UserName},
-			secret{Field: "password", Value: a.Password},
-			secret{Field: "devKey", Value: a.DevKey})
+			leak.Secret{Field: "userName", Value: a.UserName},
+			leak.Secret{Field: "password", Value: a.Password},
+			leak.Secret{Field: "devKey", Value: a.DevKey})
 	}
 	return out
 }
 
 // warnShortSecrets logs, without the value, each secret too short for the
 // detector to find by value.
-func (s *Server) warnShortSecrets(secrets []secret) {
+func (s *Server) warnShortSecrets(secrets []leak.Secret) {
 	if s.opts.Logger == nil {
 		return
 	}
-	for _, sec := range shortSecrets(secrets) {
+	for _, sec := range leak.ShortSecrets(secrets) {
 		s.opts.Logger.Warn("secret too short to be detected in URLs by value; use 8 characters or more",
 			slog.String("field", sec.Field))
 	}
