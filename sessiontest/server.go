@@ -292,8 +292,8 @@ func (s *Server) EndAll() int { return s.fake.EndAll() }
 // Logins returns how many successful logins the fake has answered.
 func (s *Server) Logins() int64 { return s.fake.Stats().Logins }
 
-// Calls returns how many API requests the fake has answered, logins
-// included.
+// Calls returns how many API requests other than Login and ListOrgs the
+// fake has answered, whatever their outcome.
 func (s *Server) Calls() int64 { return s.fake.Stats().Calls }
 
 // Journal returns every journaled request still held, oldest first. Use
