@@ -1,0 +1,198 @@
+package fakebill
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestJournalEntries(t *testing.T) {
+	var sink bytes.Buffer
+	s, clk := newTestServer(t, Options{JournalWriter: &sink})
+	sid := login(t, s, acctA)
+	ended := login(t, s, acctA)
+	post(t, s, "Logout.json", callForm(acctA, ended, ""))
+	post(t, s, "Crud/Create/Bill.json", callForm(acctA, sid, `{"obj":{}}`),
+		withHeader("userName", acctA.UserName), withCookie("password", "x"))
+	post(t, s, "GetSessionInfo.json", callForm(acctA, "not-a-session", ""))
+	post(t, s, "GetSessionInfo.json", url.Values{"devKey": {acctA.DevKey}})
+	post(t, s, "GetSessionInfo.json", callForm(acctA, ended, ""))
+	clk.Add(35 * time.Minute)
+	f := callForm(acctA, sid, "")
+	f.Set("password", acctA.Password)
+	post(t, s, "GetSessionInfo.json", f, withCookie("sid", sid))
+
+	sum := sha256.Sum256([]byte(`{"obj":{}}`))
+	t0 := DefaultStartTime
+	want := []Entry{
+		{Method: "POST", Path: "/api/v2/Login.json", API: "v2", Op: "Login", Account: "account#1", Session: "session#1", SessionState: "live", Status: 200},
+		{Method: "POST", Path: "/api/v2/Login.json", API: "v2", Op: "Login", Account: "account#1", Session: "session#2", SessionState: "live", Status: 200},
+		{Method: "POST", Path: "/api/v2/Logout.json", API: "v2", Op: "Logout", Account: "account#1", Session: "session#2", SessionVia: []string{"field"}, SessionState: "live", Status: 200},
+		{Method: "POST", Path: "/api/v2/Crud/Create/Bill.json", API: "v2", Op: "Crud/Create/Bill", Account: "account#1", Session: "session#1",
+			SessionVia: []string{"field"}, SessionState: "live", CredFields: []string{"userName", "password"}, DataSHA256: hex.EncodeToString(sum[:]), Status: 200},
+		{Method: "POST", Path: "/api/v2/GetSessionInfo.json", API: "v2", Op: "GetSessionInfo", SessionVia: []string{"field"}, SessionState: "unknown", Status: 200, Code: CodeSessionInvalid},
+		{Method: "POST", Path: "/api/v2/GetSessionInfo.json", API: "v2", Op: "GetSessionInfo", SessionState: "absent", Status: 200, Code: CodeSessionInvalid},
+		{Method: "POST", Path: "/api/v2/GetSessionInfo.json", API: "v2", Op: "GetSessionInfo", Account: "account#1", Session: "session#2", SessionVia: []string{"field"}, SessionState: "ended", Status: 200, Code: CodeSessionInvalid},
+		{Method: "POST", Path: "/api/v2/GetSessionInfo.json", API: "v2", Op: "GetSessionInfo", Account: "account#1", Session: "session#1",
+			SessionVia: []string{"field", "cookie"}, SessionState: "expired", CredFields: []string{"password"}, Status: 200, Code: CodeSessionInvalid},
+	}
+	for i := range want {
+		want[i].V, want[i].Seq, want[i].DoneSeq, want[i].Time = 1, int64(i+1), int64(i+1), t0
+	}
+	want[len(want)-1].Time = t0.Add(35 * time.Minute)
+
+	got, dropped := s.Journal(0)
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("journal (-want +got):\n%s", diff)
+	}
+	if dropped != 0 {
+		t.Errorf("dropped = %d, want 0", dropped)
+	}
+
+	// The file sink holds the same entries, one JSON object a line.
+	var fromFile []Entry
+	sc := bufio.NewScanner(&sink)
+	for sc.Scan() {
+		var e Entry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("sink line %q: %v", sc.Text(), err)
+		}
+		fromFile = append(fromFile, e)
+	}
+	if diff := cmp.Diff(want, fromFile, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("file sink (-want +got):\n%s", diff)
+	}
+
+	if got, _ := s.Journal(6); len(got) != 2 || got[0].Seq != 7 {
+		t.Errorf("Journal(6) returned %d entries starting at %v, want 2 from seq 7", len(got), got)
+	}
+}
+
+func TestJournalWireFormat(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	login(t, s, acctA)
+	b, err := json.Marshal(lastEntry(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"v":1`, `"seq":1`, `"time":"2026-01-01T00:00:00Z"`, `"session_state":"live"`, `"done_seq":1`, `"api":"v2"`} {
+		if !bytes.Contains(b, []byte(key)) {
+			t.Errorf("entry JSON %s lacks %s", b, key)
+		}
+	}
+}
+
+func TestJournalRing(t *testing.T) {
+	var sink bytes.Buffer
+	s, _ := newTestServer(t, Options{JournalSize: 3, JournalWriter: &sink})
+	for range 5 {
+		post(t, s, "GetSessionInfo.json", url.Values{})
+	}
+	got, dropped := s.Journal(0)
+	if dropped != 2 {
+		t.Errorf("dropped = %d, want 2", dropped)
+	}
+	var seqs []int64
+	for _, e := range got {
+		seqs = append(seqs, e.Seq)
+	}
+	if diff := cmp.Diff([]int64{3, 4, 5}, seqs); diff != "" {
+		t.Errorf("ring seqs (-want +got):\n%s", diff)
+	}
+	if lines := strings.Count(sink.String(), "\n"); lines != 5 {
+		t.Errorf("file sink has %d lines, want all 5", lines)
+	}
+
+	s.ClearJournal()
+	if got, dropped := s.Journal(0); len(got) != 0 || dropped != 2 {
+		t.Errorf("after ClearJournal: %d entries, dropped %d; want 0 and still 2", len(got), dropped)
+	}
+	post(t, s, "GetSessionInfo.json", url.Values{})
+	if e := lastEntry(t, s); e.Seq != 6 || e.DoneSeq != 6 {
+		t.Errorf("seq after clear = %d/%d, want 6/6", e.Seq, e.DoneSeq)
+	}
+	if st := s.Stats(); st.JournalLen != 1 || st.Dropped != 2 {
+		t.Errorf("Stats journal_len %d dropped %d, want 1 and 2", st.JournalLen, st.Dropped)
+	}
+}
+
+func TestJournalConcurrentSeq(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	sid := login(t, s, acctA)
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() { post(t, s, "GetSessionInfo.json", callForm(acctA, sid, "")) })
+	}
+	wg.Wait()
+	got, _ := s.Journal(0)
+	seen, done := map[int64]bool{}, map[int64]bool{}
+	for _, e := range got {
+		seen[e.Seq], done[e.DoneSeq] = true, true
+	}
+	for i := int64(1); i <= 41; i++ {
+		if !seen[i] || !done[i] {
+			t.Errorf("seq or done_seq %d missing", i)
+		}
+	}
+}
+
+func TestWaitJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newTestServer(t, Options{})
+		post(t, s, "GetSessionInfo.json", url.Values{})
+
+		// An entry already there is returned at once.
+		if got, _ := s.WaitJournal(t.Context(), 0); len(got) != 1 {
+			t.Errorf("WaitJournal(0) = %d entries, want 1", len(got))
+		}
+
+		// A waiter wakes on the next entry.
+		var got []Entry
+		done := make(chan struct{})
+		go func() {
+			got, _ = s.WaitJournal(t.Context(), 1)
+			close(done)
+		}()
+		synctest.Wait()
+		select {
+		case <-done:
+			t.Fatal("WaitJournal returned before any new entry")
+		default:
+		}
+		post(t, s, "Login.json", loginForm(acctA))
+		<-done
+		if len(got) != 1 || got[0].Seq != 2 {
+			t.Errorf("woken waiter got %v, want the entry with seq 2", got)
+		}
+
+		// A cancelled context ends the wait with nothing.
+		ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+		defer cancel()
+		if got, _ := s.WaitJournal(ctx, 99); got != nil {
+			t.Errorf("WaitJournal after timeout = %v, want nil", got)
+		}
+	})
+}
+
+func TestControlRequestsNotJournaled(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	for _, p := range []string{"/_fakebill/health", "/_fakebill/clock", "/_fakebill/nothing"} {
+		serve(t, s, formRequest(p, nil, func(r *http.Request) { r.Method = http.MethodGet }))
+	}
+	if got, _ := s.Journal(0); len(got) != 0 {
+		t.Errorf("control requests journaled: %v", got)
+	}
+}
