@@ -146,7 +146,9 @@ func ExampleNew_leak() {
 	t.end()
 	fmt.Println(strings.Join(t.errors, "\n"))
 	// Output:
-	// TODO
+	// the call: FAKEBILL_SECRET_IN_URL: Secret in URL: sessionId in the query string. Credentials and session ids belong in the POST body.
+	// sessiontest: 1 request put a secret in the URL (credentials and session ids belong in the POST body; Options.AllowLeaks permits this):
+	// 	seq 2: sessionId in query: POST /api/v2/GetSessionInfo.json
 }
 
 // renewingClient is a small v2 client that renews its session on its own

@@ -252,7 +252,7 @@ func TestOptions(t *testing.T) {
 				t.Errorf("login under the prefix: %v", err)
 			}
 		}},
-		{"Leaks refuse by default", nil, func(t *testing.T, s *sessiontest.Server) {
+		{"Leaks refuse by default", &sessiontest.Options{AllowLeaks: true}, func(t *testing.T, s *sessiontest.Server) {
 			if got, want := leakyLoginStatus(t, s), http.StatusBadRequest; got != want {
 				t.Errorf("leaky login: HTTP %d, want %d", got, want)
 			}
@@ -297,12 +297,16 @@ func TestNew_leakCheck(t *testing.T) {
 		name      string
 		opts      *sessiontest.Options
 		leak      bool
+		after     func(s *sessiontest.Server) // before cleanup
 		wantError bool
 	}{
-		{"clean client", nil, false, false},
-		{"leaking client", nil, true, true},
-		{"leaking client, leaks recorded", &sessiontest.Options{Leaks: fakebill.LeakRecord}, true, true},
-		{"leaking client, AllowLeaks", &sessiontest.Options{AllowLeaks: true}, true, false},
+		{"clean client", nil, false, nil, false},
+		{"leaking client", nil, true, nil, true},
+		{"leaking client, leaks recorded", &sessiontest.Options{Leaks: fakebill.LeakRecord}, true, nil, true},
+		{"leaking client, AllowLeaks", &sessiontest.Options{AllowLeaks: true}, true, nil, false},
+		{"leak, then the journal cleared", nil, true, func(s *sessiontest.Server) { s.Fake().ClearJournal() }, true},
+		{"leak evicted from the journal ring", &sessiontest.Options{Fake: fakebill.Options{JournalSize: 1}}, true,
+			func(s *sessiontest.Server) { login(s.Client(), s.BaseURL, s.Account) }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -317,6 +321,9 @@ func TestNew_leakCheck(t *testing.T) {
 				path += "?sessionId=" + url.QueryEscape(sid)
 			}
 			post(s.Client(), s.BaseURL, path, url.Values{"devKey": {s.Account.DevKey}, "sessionId": {sid}})
+			if tt.after != nil {
+				tt.after(s)
+			}
 			if len(rt.errors) != 0 {
 				t.Fatalf("failed before cleanup: %q", rt.errors)
 			}
@@ -338,6 +345,18 @@ func TestNew_leakCheck(t *testing.T) {
 				t.Errorf("cleanup message %q contains the session id", msg)
 			}
 		})
+	}
+}
+
+func TestOptions_journalWriterKept(t *testing.T) {
+	var sink strings.Builder
+	s := sessiontest.New(t, &sessiontest.Options{Fake: fakebill.Options{JournalWriter: &sink}})
+	if _, err := login(s.Client(), s.BaseURL, s.Account); err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	var e fakebill.Entry
+	if err := json.Unmarshal([]byte(sink.String()), &e); err != nil || e.Op != "Login" {
+		t.Errorf("the JournalWriter from the options got %q (%v), want the Login entry", sink.String(), err)
 	}
 }
 

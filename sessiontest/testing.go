@@ -73,7 +73,7 @@ func (s *Server) checkLeaks(t testing.TB) {
 	if s.allowLeaks {
 		return
 	}
-	if leaks := s.fake.Leaks(); len(leaks) > 0 {
+	if leaks := s.Leaks(); len(leaks) > 0 {
 		t.Errorf("%s", leakReport(leaks))
 	}
 }
@@ -82,7 +82,11 @@ func (s *Server) checkLeaks(t testing.TB) {
 // place and redacted request line: never the secret itself.
 func leakReport(leaks []fakebill.Entry) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "sessiontest: the client put a secret in the URL of %d request(s); send credentials and the session only in the POST body, or set Options.AllowLeaks:", len(leaks))
+	n := fmt.Sprintf("%d requests", len(leaks))
+	if len(leaks) == 1 {
+		n = "1 request"
+	}
+	fmt.Fprintf(&b, "sessiontest: %s put a secret in the URL (credentials and session ids belong in the POST body; Options.AllowLeaks permits this):", n)
 	for _, e := range leaks {
 		var what []string
 		for _, l := range e.Leaks {
