@@ -50,6 +50,7 @@ func (e *Error) Error() string {
 // fixture answers one path: a ready envelope, or a function.
 type fixture struct {
 	body []byte
+	code string // error code of body, for the journal
 	fn   FixtureFunc
 }
 
@@ -108,7 +109,7 @@ func (s *Server) SetFixture(path string, responseData any) error {
 	if err != nil {
 		return fmt.Errorf("fakebill: fixture %s: %w", p, err)
 	}
-	s.fixtures.set(p, fixture{body: body})
+	s.fixtures.set(p, fixture{body: body, code: codeOf(body)})
 	return nil
 }
 
@@ -194,7 +195,7 @@ func (s *Server) LoadFixtures(dir string) error {
 		return fmt.Errorf("fakebill: load fixtures: %w", err)
 	}
 	for _, l := range all {
-		s.fixtures.set(l.path, fixture{body: l.body})
+		s.fixtures.set(l.path, fixture{body: l.body, code: codeOf(l.body)})
 	}
 	return nil
 }
@@ -208,7 +209,7 @@ func (s *Server) serveFixture(x *exchange) {
 		s.runFixture(x, f.fn)
 	case ok:
 		s.writeRaw(x, http.StatusOK, "application/json", f.body)
-		x.entry.Code = codeOf(f.body)
+		x.entry.Code = f.code
 	case strings.HasPrefix(x.op, "List/"):
 		s.succeed(x, []struct{}{})
 	default:
