@@ -114,7 +114,8 @@ func (d *Detector) scanValues(fs []Finding, text, where string) []Finding {
 	if text == "" {
 		return fs
 	}
-	vs := views(text)
+	var buf [maxViews]view
+	vs := views(text, &buf)
 	for _, s := range d.secrets {
 		for i := range vs {
 			if strings.Contains(vs[i].s, s.Value) {
@@ -182,14 +183,20 @@ func scanKeys(fs []Finding, rawQuery string) []Finding {
 	return fs
 }
 
-// keyFields maps a key's lower-case letters to the credential it names.
-// The list is closed.
-var keyFields = map[string]string{
-	"username":  "userName",
-	"password":  "password",
-	"devkey":    "devKey",
-	"sessionid": "sessionId",
-	"sid":       "sessionId",
+// keyFields maps a key's lower-case letters to the credential it
+// names, or "". The list is closed.
+func keyFields(letters string) string {
+	switch letters {
+	case "username":
+		return "userName"
+	case "password":
+		return "password"
+	case "devkey":
+		return "devKey"
+	case "sessionid", "sid":
+		return "sessionId"
+	}
+	return ""
 }
 
 // keyField returns the credential a query key names, judged on its
@@ -199,7 +206,7 @@ var keyFields = map[string]string{
 func keyField(key string, buf []byte) (string, []byte) {
 	for level := 0; ; level++ {
 		b, n := letters(key)
-		if f, ok := keyFields[string(b[:n])]; ok {
+		if f := keyFields(string(b[:n])); f != "" {
 			return f, buf
 		}
 		if level == 2 || strings.IndexByte(key, '%') < 0 {

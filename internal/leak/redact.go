@@ -39,7 +39,8 @@ func (d *Detector) Redact(s string) string {
 // spans returns the merged, ordered spans of s that hold a secret.
 func (d *Detector) spans(s string) []span {
 	var sp []span
-	vs := views(s)
+	var buf [maxViews]view
+	vs := views(s, &buf)
 	for i := range vs {
 		v := &vs[i]
 		for _, sec := range d.secrets {

@@ -31,14 +31,18 @@ func (v *view) fresh(i, j int) bool {
 	return v.par == nil || int(v.par[j]-v.par[i]) != j-i
 }
 
-// views returns the source's views, skipping any that would equal the
-// one it is decoded from. There are at most five.
-func views(s string) []view {
+// maxViews is the most views a text has: raw, and decoded once and
+// twice with and without '+' as a space.
+const maxViews = 5
+
+// views returns the source's views in buf, skipping any that would
+// equal the one it is decoded from.
+func views(s string, buf *[maxViews]view) []view {
 	raw := view{s: s}
+	vs := append(buf[:0], raw)
 	if !strings.ContainsAny(s, "%+") {
-		return []view{raw}
+		return vs
 	}
-	vs := []view{raw}
 	plus, ok := decode(&raw, true)
 	if ok {
 		vs = append(vs, plus)

@@ -77,6 +77,7 @@ func encodeID(raw *[rawLen]byte) string {
 // table's lock without allocating.
 type macState struct {
 	h   hash.Hash
+	msg [24]byte // a copy, so that the caller's array stays on its stack
 	sum [sha256.Size]byte
 }
 
@@ -88,7 +89,8 @@ func (t *Table) newMAC() any {
 func (t *Table) tag(raw *[rawLen]byte) uint64 {
 	m := t.macs.Get().(*macState)
 	m.h.Reset()
-	m.h.Write(raw[:24])
+	m.msg = [24]byte(raw[:24])
+	m.h.Write(m.msg[:])
 	m.h.Sum(m.sum[:0])
 	v := binary.BigEndian.Uint64(m.sum[:8])
 	t.macs.Put(m)

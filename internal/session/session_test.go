@@ -607,6 +607,27 @@ func TestClockBackwards(t *testing.T) {
 	checkInvariants(t, tb)
 }
 
+func TestClockBackwardsKeepsOrder(t *testing.T) {
+	tb := newTable(t, 100)
+	a, _ := mustCreate(t, tb, 1, t0.Add(10*time.Minute))
+	// An earlier now must not lower the table's notion of the present:
+	// a logout is still judged at +10m.
+	tb.Lookup(a, t0, false)
+	tb.End(a)
+	if _, st := tb.Lookup(a, t0.Add(44*time.Minute), false); st != Ended {
+		t.Errorf("ended at +10m, state at +44m = %v, want ended", st)
+	}
+
+	// A session made after the clock went back expires in its own
+	// time, but the tombstone lists stay ordered.
+	c, _ := mustCreate(t, tb, 1, t0.Add(11*time.Minute))
+	tb.Lookup(c, t0.Add(47*time.Minute), false)
+	tb.EndAll()
+	d, _ := mustCreate(t, tb, 1, t0)
+	tb.Lookup(d, t0.Add(48*time.Minute), false)
+	checkInvariants(t, tb)
+}
+
 func TestExtremeTimes(t *testing.T) {
 	tb := newTable(t, 10)
 	for _, now := range []time.Time{{}, time.Unix(1<<62, 0), time.Unix(-1<<62, 0), t0} {

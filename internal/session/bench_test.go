@@ -1,0 +1,198 @@
+package session
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+	"time"
+	"unsafe"
+)
+
+// sizes are the live-session counts the benchmarks compare: per-call
+// cost should be flat from one to the other.
+var sizes = []struct {
+	name string
+	n    int
+}{{"1k", 1_000}, {"1M", 1_000_000}}
+
+// heapInuse returns HeapInuse after a full collection.
+func heapInuse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapInuse
+}
+
+// filled returns a table of n live sessions, their ids packed in one
+// pointer-free array, and the table's heap cost per session.
+func filled(b *testing.B, n int) (*Table, [][IDLen]byte, float64) {
+	b.Helper()
+	ids := make([][IDLen]byte, n)
+	before := heapInuse()
+	tb := newTable(b, n)
+	for i := range ids {
+		id, _ := mustCreate(b, tb, i%1000, t0.Add(time.Duration(i)))
+		copy(ids[i][:], id)
+	}
+	after := heapInuse()
+	return tb, ids, float64(after-before) / float64(n)
+}
+
+// idAt views a packed id as a string without copying, so the benchmark
+// loop allocates nothing of its own.
+func idAt(ids [][IDLen]byte, i int) string {
+	return unsafe.String(&ids[i][0], IDLen)
+}
+
+// BenchmarkLookupTouch looks up and touches sessions in tables of 1k
+// and 1M. "hot" cycles through 1,000 sessions, as the clients of one
+// test would while older sessions sit idle; "all" strides through
+// every session, so at 1M most lookups miss the CPU cache.
+func BenchmarkLookupTouch(b *testing.B) {
+	for _, sz := range sizes {
+		tb, ids, perSession := filled(b, sz.n)
+		now := t0.Add(time.Minute)
+		for _, pattern := range []struct {
+			name string
+			n    int
+		}{{"hot", min(1000, sz.n)}, {"all", sz.n}} {
+			b.Run(sz.name+"/"+pattern.name, func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					i = (i + 7919) % pattern.n
+					if _, st := tb.Lookup(idAt(ids, i), now, true); st != Live {
+						b.Fatalf("Lookup = %v, want live", st)
+					}
+				}
+				b.ReportMetric(perSession, "bytes/session")
+			})
+		}
+		runtime.KeepAlive(ids)
+	}
+}
+
+// garbage is written by the GC-included benchmarks so that allocations
+// escape and the collector runs at its default pace.
+var garbage []byte
+
+// BenchmarkLookupTouchGC looks up hot sessions as BenchmarkLookupTouch
+// does, and allocates 1 KiB per call, as a request handler would, so
+// that the collector runs throughout and its cost of scanning the table
+// is part of the figure.
+func BenchmarkLookupTouchGC(b *testing.B) {
+	for _, sz := range sizes {
+		b.Run(sz.name, func(b *testing.B) {
+			tb, ids, _ := filled(b, sz.n)
+			now := t0.Add(time.Minute)
+			hot := min(1000, sz.n)
+			var gc0 runtime.MemStats
+			runtime.ReadMemStats(&gc0)
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				i = (i + 7919) % hot
+				garbage = make([]byte, 1024)
+				if _, st := tb.Lookup(idAt(ids, i), now, true); st != Live {
+					b.Fatalf("Lookup = %v, want live", st)
+				}
+			}
+			b.StopTimer()
+			var gc1 runtime.MemStats
+			runtime.ReadMemStats(&gc1)
+			b.ReportMetric(float64(gc1.NumGC-gc0.NumGC), "GCs")
+			b.ReportMetric(float64(gc1.PauseTotalNs-gc0.PauseTotalNs)/float64(b.N), "gc-pause-ns/op")
+		})
+	}
+}
+
+// BenchmarkMapBaseline is the layout the table replaces, a map of
+// string to pointer, measured like BenchmarkLookupTouchGC (hot
+// sessions, 1 KiB of garbage per call) for comparison.
+func BenchmarkMapBaseline(b *testing.B) {
+	type sess struct {
+		account int
+		lastUse time.Time
+	}
+	for _, sz := range sizes {
+		b.Run(sz.name, func(b *testing.B) {
+			src, ids, _ := filled(b, sz.n)
+			src = nil
+			before := heapInuse()
+			m := make(map[string]*sess)
+			for i := range ids {
+				m[string(ids[i][:])] = &sess{account: i}
+			}
+			perSession := float64(heapInuse()-before) / float64(sz.n)
+			now := t0
+			hot := min(1000, sz.n)
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				i = (i + 7919) % hot
+				garbage = make([]byte, 1024)
+				m[idAt(ids, i)].lastUse = now
+			}
+			b.ReportMetric(perSession, "bytes/session")
+			runtime.KeepAlive(src)
+		})
+	}
+}
+
+func BenchmarkCreate(b *testing.B) {
+	tb := newTable(b, MaxSessions)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		if _, _, err := tb.Create(1, t0.Add(time.Duration(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMinted(b *testing.B) {
+	tb := newTable(b, 1)
+	id, _ := mustCreate(b, tb, 1, t0)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := tb.Minted(id); !ok {
+			b.Fatal("not minted")
+		}
+	}
+}
+
+// BenchmarkLookupParallel shows what the single lock costs when every
+// core looks up sessions at once; run it with -cpu 1,2,4.
+func BenchmarkLookupParallel(b *testing.B) {
+	const n = 100_000
+	tb, ids, _ := filled(b, n)
+	now := t0.Add(time.Minute)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i = (i + 7919) % n
+			tb.Lookup(idAt(ids, i), now, true)
+		}
+	})
+}
+
+// BenchmarkSweep expires every session of a full table at once and
+// reports the cost per swept session.
+func BenchmarkSweep(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				tb := newTable(b, n)
+				for range n {
+					mustCreate(b, tb, 1, t0)
+				}
+				b.StartTimer()
+				tb.List(t0.Add(3*idle), 1)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/session")
+		})
+	}
+}
