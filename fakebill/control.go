@@ -34,11 +34,11 @@ func (s *Server) newControl() http.Handler {
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method not allowed on this control route")
 	})
-	c := r.PathPrefix(controlPrefix).Subrouter()
-	c.HandleFunc("/health", s.health).Methods(http.MethodGet, http.MethodHead)
-
+	// Full paths on one router: a subrouter would answer a wrong method
+	// with 404 instead of 405.
+	r.HandleFunc(controlPrefix+"/health", s.health).Methods(http.MethodGet, http.MethodHead)
 	admin := func(path string, h http.HandlerFunc, methods ...string) {
-		c.Handle(path, s.guard(h)).Methods(methods...)
+		r.Handle(controlPrefix+path, s.guard(h)).Methods(methods...)
 	}
 	admin("/clock", s.getClock, http.MethodGet)
 	admin("/clock/advance", s.advanceClock, http.MethodPost)
