@@ -66,6 +66,14 @@
 // -log-format flag is text or json and -log-level is debug, info, warn or
 // error.
 //
+// # Conform and audit
+//
+// fakebill conform runs the conformance catalog against a client in any
+// language, driven through an adapter command that speaks the protocol in
+// docs/ADAPTER.md; fakebill audit checks a journal, from a file or a
+// running server, for what traffic alone can show. Run either with -h for
+// its flags.
+//
 // # Health
 //
 // fakebill health asks a server's /_fakebill/health and exits 0 when it
@@ -76,21 +84,37 @@
 //
 // # Example
 //
-// Serve the demo account with a manual clock, then let its session expire:
+// Serve the demo account, log in, let the session idle for 35 minutes of
+// server time, and see the next call refused:
 //
-//	$ fakebill -clock manual -ready-file /tmp/fakebill.url &
+//	$ fakebill -ready-file /tmp/fakebill.url &
+//	$ curl -s -X POST http://127.0.0.1:8080/api/v2/Login.json \
+//	    -d userName=demo@example.com -d password=demo-password \
+//	    -d orgId=00800000000000000001 -d devKey=demo-dev-key
 //	$ curl -s -X POST http://127.0.0.1:8080/_fakebill/clock/advance -d '{"by":"35m"}'
+//	$ curl -s -X POST http://127.0.0.1:8080/api/v2/GetSessionInfo.json \
+//	    -d devKey=demo-dev-key -d sessionId=SESSION
+//	{"response_status":1,"response_message":"Error","response_data":{"error_code":"BDC_1109",...}}
+//
+// Run it in a container built FROM scratch, healthy once it answers:
+//
+//	$ CGO_ENABLED=0 go build -o dist/fakebill ./cmd/fakebill
+//	$ docker build -t fakebill .
+//	$ docker run -d -p 127.0.0.1:8080:8080 fakebill
 package main
 
 import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"strings"
 )
 
 func main() {
+	log.SetPrefix("fakebill: ")
+	log.SetFlags(0)
 	os.Exit(run(context.Background(), os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
 }
 

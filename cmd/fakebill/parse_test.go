@@ -167,3 +167,33 @@ func TestServeExitCodes(t *testing.T) {
 		})
 	}
 }
+
+func TestDialAddr(t *testing.T) {
+	tests := []struct {
+		flag   string // -addr
+		listen string // what the listener reports
+		want   string
+	}{
+		{"127.0.0.1:0", "127.0.0.1:41234", "127.0.0.1:41234"},
+		{":0", "[::]:41234", "127.0.0.1:41234"},
+		{":8080", "[::]:8080", "127.0.0.1:8080"},
+		{"0.0.0.0:8080", "0.0.0.0:8080", "127.0.0.1:8080"},
+		{"[::]:8080", "[::]:8080", "[::1]:8080"},
+		{"[::1]:0", "[::1]:41234", "[::1]:41234"},
+		{"localhost:0", "127.0.0.1:41234", "localhost:41234"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.flag, func(t *testing.T) {
+			c := &serveConfig{addr: tt.flag}
+			if got := c.dialAddr(fakeAddr(tt.listen)); got != tt.want {
+				t.Errorf("dialAddr(-addr %s, listening on %s) = %q, want %q", tt.flag, tt.listen, got, tt.want)
+			}
+		})
+	}
+}
+
+// fakeAddr is a net.Addr that reports a fixed string.
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "tcp" }
+func (a fakeAddr) String() string  { return string(a) }

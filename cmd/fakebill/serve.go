@@ -256,6 +256,12 @@ func (c *serveConfig) scheme() string {
 func runServe(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal, restore the default handling so that a
+		// second one ends a shutdown that takes too long.
+		<-ctx.Done()
+		stop()
+	}()
 	return serve(ctx, args, env, stdout, stderr, nil)
 }
 
