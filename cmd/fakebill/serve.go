@@ -75,6 +75,9 @@ type choice struct {
 	allowed []string
 }
 
+// oneOf is a choice among allowed, defaulting to the first.
+func oneOf(allowed ...string) choice { return choice{allowed[0], allowed} }
+
 func (c *choice) String() string {
 	if c == nil {
 		return ""
@@ -100,14 +103,15 @@ func serveFlags(c *serveConfig, out io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("fakebill serve", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprint(out, "usage: fakebill [serve] [flags]\n\nEach flag can also be set as FAKEBILL_<FLAG> (FAKEBILL_IDLE_TIMEOUT=10m).\n\n")
+		fmt.Fprint(out, "usage: fakebill [serve] [flags]\n\n"+
+			"Each flag can also be set as FAKEBILL_<FLAG> (FAKEBILL_IDLE_TIMEOUT=10m).\n\n")
 		fs.PrintDefaults()
 	}
 
-	c.clock = choice{"real", []string{"real", "manual"}}
-	c.leaks = choice{string(fakebill.LeakRefuse), []string{string(fakebill.LeakRefuse), string(fakebill.LeakRecord)}}
-	c.refresh = choice{string(fakebill.RefreshAny), []string{string(fakebill.RefreshAny), string(fakebill.RefreshSuccess)}}
-	c.logFormat = choice{"text", []string{"text", "json"}}
+	c.clock = oneOf("real", "manual")
+	c.leaks = oneOf(string(fakebill.LeakRefuse), string(fakebill.LeakRecord))
+	c.refresh = oneOf(string(fakebill.RefreshAny), string(fakebill.RefreshSuccess))
+	c.logFormat = oneOf("text", "json")
 
 	fs.StringVar(&c.addr, "addr", defaultAddr, "listen on `host:port` (:0 picks a port)")
 	fs.StringVar(&c.readyFile, "ready-file", "", "write the v2 base URL to `file` once listening")
