@@ -4,9 +4,9 @@
 //
 // # Quick start
 //
-//	s := sessiontest.New(t, nil) // the demo account; closed and checked for leaks at cleanup
-//	c := myclient.New(s.BaseURL, s.Account.UserName, s.Account.Password, s.Account.OrgID, s.Account.DevKey, s.Client())
-//	s.Advance(35 * time.Minute) // every session is now expired: the client must log in again
+//	s := sessiontest.New(t, nil)                      // demo account; leak-checked at cleanup
+//	c := newClient(s.BaseURL, s.Account, s.Client()) // your client, pointed at the fake
+//	s.Advance(35 * time.Minute)                       // the session expires: c must log in again
 //
 // # Servers
 //

@@ -196,77 +196,87 @@ func TestOptions(t *testing.T) {
 		opts  *sessiontest.Options
 		check func(t *testing.T, s *sessiontest.Server)
 	}{
-		{"Accounts", &sessiontest.Options{Accounts: []fakebill.Account{acct}}, func(t *testing.T, s *sessiontest.Server) {
-			if diff := cmp.Diff(acct, s.Account); diff != "" {
-				t.Errorf("Account (-want +got):\n%s", diff)
-			}
-			if _, err := login(s.Client(), s.BaseURL, acct); err != nil {
-				t.Errorf("login as the configured account: %v", err)
-			}
-			_, err := login(s.Client(), s.BaseURL, fakebill.DemoAccount)
-			if got, want := codeOf(err), fakebill.CodeBadDevKey; got != want {
-				t.Errorf("login as the demo account: code = %q (err %v), want %q", got, err, want)
-			}
-			wrong := acct
-			wrong.Password = "Wrong-Horse-7"
-			_, err = login(s.Client(), s.BaseURL, wrong)
-			if got, want := codeOf(err), fakebill.CodeBadCredentials; got != want {
-				t.Errorf("login with a wrong password: code = %q (err %v), want %q", got, err, want)
-			}
-		}},
-		{"Fake.Accounts", &sessiontest.Options{Fake: fakebill.Options{Accounts: []fakebill.Account{acct}}}, func(t *testing.T, s *sessiontest.Server) {
-			if diff := cmp.Diff(acct, s.Account); diff != "" {
-				t.Errorf("Account (-want +got):\n%s", diff)
-			}
-		}},
-		{"IdleTimeout", &sessiontest.Options{IdleTimeout: 10 * time.Minute}, func(t *testing.T, s *sessiontest.Server) {
-			checkIdle(t, s, idleCase{idle: 10 * time.Minute, wantCode: fakebill.CodeSessionInvalid})
-		}},
-		{"Start", &sessiontest.Options{Start: start}, func(t *testing.T, s *sessiontest.Server) {
-			if got := s.Now(); !got.Equal(start) {
-				t.Errorf("Now() = %v, want %v", got, start)
-			}
-		}},
-		{"default start", nil, func(t *testing.T, s *sessiontest.Server) {
-			if got, want := s.Now(), fakebill.DefaultStartTime; !got.Equal(want) {
-				t.Errorf("Now() = %v, want %v", got, want)
-			}
-		}},
-		{"Clock", &sessiontest.Options{Clock: mock, Start: start}, func(t *testing.T, s *sessiontest.Server) {
-			if s.Clock != mock {
-				t.Errorf("Clock = %p, want the mock passed in (%p)", s.Clock, mock)
-			}
-			if got, want := s.Now(), start.Add(time.Hour); !got.Equal(want) {
-				t.Errorf("Now() = %v, want the given clock's %v", got, want)
-			}
-			mock.Add(time.Minute)
-			if got, want := s.Now(), start.Add(time.Hour+time.Minute); !got.Equal(want) {
-				t.Errorf("after moving the given clock, Now() = %v, want %v", got, want)
-			}
-		}},
-		{"Fake.Prefix", &sessiontest.Options{Fake: fakebill.Options{Prefix: "/v2api"}}, func(t *testing.T, s *sessiontest.Server) {
-			if got, want := s.BaseURL, s.URL+"/v2api"; got != want {
-				t.Errorf("BaseURL = %q, want %q", got, want)
-			}
-			if _, err := login(s.Client(), s.BaseURL, s.Account); err != nil {
-				t.Errorf("login under the prefix: %v", err)
-			}
-		}},
-		{"Leaks refuse by default", &sessiontest.Options{AllowLeaks: true}, func(t *testing.T, s *sessiontest.Server) {
-			if got, want := leakyLoginStatus(t, s), http.StatusBadRequest; got != want {
-				t.Errorf("leaky login: HTTP %d, want %d", got, want)
-			}
-		}},
-		{"Leaks record", &sessiontest.Options{Leaks: fakebill.LeakRecord, AllowLeaks: true}, func(t *testing.T, s *sessiontest.Server) {
-			if got, want := leakyLoginStatus(t, s), http.StatusOK; got != want {
-				t.Errorf("leaky login: HTTP %d, want %d", got, want)
-			}
-		}},
-		{"Fake.Leaks", &sessiontest.Options{Fake: fakebill.Options{Leaks: fakebill.LeakRecord}, AllowLeaks: true}, func(t *testing.T, s *sessiontest.Server) {
-			if got, want := leakyLoginStatus(t, s), http.StatusOK; got != want {
-				t.Errorf("leaky login: HTTP %d, want %d", got, want)
-			}
-		}},
+		{name: "Accounts", opts: &sessiontest.Options{Accounts: []fakebill.Account{acct}},
+			check: func(t *testing.T, s *sessiontest.Server) {
+				if diff := cmp.Diff(acct, s.Account); diff != "" {
+					t.Errorf("Account (-want +got):\n%s", diff)
+				}
+				if _, err := login(s.Client(), s.BaseURL, acct); err != nil {
+					t.Errorf("login as the configured account: %v", err)
+				}
+				_, err := login(s.Client(), s.BaseURL, fakebill.DemoAccount)
+				if got, want := codeOf(err), fakebill.CodeBadDevKey; got != want {
+					t.Errorf("login as the demo account: code = %q (err %v), want %q", got, err, want)
+				}
+				wrong := acct
+				wrong.Password = "Wrong-Horse-7"
+				_, err = login(s.Client(), s.BaseURL, wrong)
+				if got, want := codeOf(err), fakebill.CodeBadCredentials; got != want {
+					t.Errorf("login with a wrong password: code = %q (err %v), want %q", got, err, want)
+				}
+			}},
+		{name: "Fake.Accounts", opts: &sessiontest.Options{Fake: fakebill.Options{Accounts: []fakebill.Account{acct}}},
+			check: func(t *testing.T, s *sessiontest.Server) {
+				if diff := cmp.Diff(acct, s.Account); diff != "" {
+					t.Errorf("Account (-want +got):\n%s", diff)
+				}
+			}},
+		{name: "IdleTimeout", opts: &sessiontest.Options{IdleTimeout: 10 * time.Minute},
+			check: func(t *testing.T, s *sessiontest.Server) {
+				checkIdle(t, s, idleCase{idle: 10 * time.Minute, wantCode: fakebill.CodeSessionInvalid})
+			}},
+		{name: "Start", opts: &sessiontest.Options{Start: start},
+			check: func(t *testing.T, s *sessiontest.Server) {
+				if got := s.Now(); !got.Equal(start) {
+					t.Errorf("Now() = %v, want %v", got, start)
+				}
+			}},
+		{name: "default start", opts: nil,
+			check: func(t *testing.T, s *sessiontest.Server) {
+				if got, want := s.Now(), fakebill.DefaultStartTime; !got.Equal(want) {
+					t.Errorf("Now() = %v, want %v", got, want)
+				}
+			}},
+		{name: "Clock", opts: &sessiontest.Options{Clock: mock, Start: start},
+			check: func(t *testing.T, s *sessiontest.Server) {
+				if s.Clock != mock {
+					t.Errorf("Clock = %p, want the mock passed in (%p)", s.Clock, mock)
+				}
+				if got, want := s.Now(), start.Add(time.Hour); !got.Equal(want) {
+					t.Errorf("Now() = %v, want the given clock's %v", got, want)
+				}
+				mock.Add(time.Minute)
+				if got, want := s.Now(), start.Add(time.Hour+time.Minute); !got.Equal(want) {
+					t.Errorf("after moving the given clock, Now() = %v, want %v", got, want)
+				}
+			}},
+		{name: "Fake.Prefix", opts: &sessiontest.Options{Fake: fakebill.Options{Prefix: "/v2api"}},
+			check: func(t *testing.T, s *sessiontest.Server) {
+				if got, want := s.BaseURL, s.URL+"/v2api"; got != want {
+					t.Errorf("BaseURL = %q, want %q", got, want)
+				}
+				if _, err := login(s.Client(), s.BaseURL, s.Account); err != nil {
+					t.Errorf("login under the prefix: %v", err)
+				}
+			}},
+		{name: "Leaks refuse by default", opts: &sessiontest.Options{AllowLeaks: true},
+			check: func(t *testing.T, s *sessiontest.Server) {
+				if got, want := leakyLoginStatus(t, s), http.StatusBadRequest; got != want {
+					t.Errorf("leaky login: HTTP %d, want %d", got, want)
+				}
+			}},
+		{name: "Leaks record", opts: &sessiontest.Options{Leaks: fakebill.LeakRecord, AllowLeaks: true},
+			check: func(t *testing.T, s *sessiontest.Server) {
+				if got, want := leakyLoginStatus(t, s), http.StatusOK; got != want {
+					t.Errorf("leaky login: HTTP %d, want %d", got, want)
+				}
+			}},
+		{name: "Fake.Leaks", opts: &sessiontest.Options{Fake: fakebill.Options{Leaks: fakebill.LeakRecord}, AllowLeaks: true},
+			check: func(t *testing.T, s *sessiontest.Server) {
+				if got, want := leakyLoginStatus(t, s), http.StatusOK; got != want {
+					t.Errorf("leaky login: HTTP %d, want %d", got, want)
+				}
+			}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -302,10 +312,13 @@ func TestNew_leakCheck(t *testing.T) {
 	}{
 		{"clean client", nil, false, nil, false},
 		{"leaking client", nil, true, nil, true},
-		{"leaking client, leaks recorded", &sessiontest.Options{Leaks: fakebill.LeakRecord}, true, nil, true},
+		{"leaking client, leaks recorded",
+			&sessiontest.Options{Leaks: fakebill.LeakRecord}, true, nil, true},
 		{"leaking client, AllowLeaks", &sessiontest.Options{AllowLeaks: true}, true, nil, false},
-		{"leak, then the journal cleared", nil, true, func(s *sessiontest.Server) { s.Fake().ClearJournal() }, true},
-		{"leak evicted from the journal ring", &sessiontest.Options{Fake: fakebill.Options{JournalSize: 1}}, true,
+		{"leak, then the journal cleared",
+			nil, true, func(s *sessiontest.Server) { s.Fake().ClearJournal() }, true},
+		{"leak evicted from the journal ring",
+			&sessiontest.Options{Fake: fakebill.Options{JournalSize: 1}}, true,
 			func(s *sessiontest.Server) { login(s.Client(), s.BaseURL, s.Account) }, true},
 	}
 	for _, tt := range tests {
@@ -336,7 +349,9 @@ func TestNew_leakCheck(t *testing.T) {
 				return
 			}
 			msg := strings.Join(rt.errors, "\n")
-			for _, want := range []string{"sessiontest:", "seq 2:", "sessionId in query", "POST /api/v2/GetSessionInfo.json"} {
+			for _, want := range []string{
+				"sessiontest:", "seq 2:", "sessionId in query", "POST /api/v2/GetSessionInfo.json",
+			} {
 				if !strings.Contains(msg, want) {
 					t.Errorf("cleanup message %q does not contain %q", msg, want)
 				}
@@ -368,7 +383,8 @@ func TestNew_badOptions(t *testing.T) {
 		t.Errorf("New with an incomplete account = %v, want nil", s)
 	}
 	if !rt.fatal || len(rt.errors) != 1 || !strings.HasPrefix(rt.errors[0], "sessiontest:") {
-		t.Errorf("New with an incomplete account: fatal = %v, errors = %q; want one fatal sessiontest: error", rt.fatal, rt.errors)
+		t.Errorf("New with an incomplete account: fatal = %v, errors = %q; want one fatal sessiontest: error",
+			rt.fatal, rt.errors)
 	}
 
 	for _, tt := range constructors {
@@ -482,7 +498,8 @@ func TestServer_helpers(t *testing.T) {
 			}
 			tt.setup(t, s, j[0].Session, j[0].Account)
 
-			form := url.Values{"devKey": {s.Account.DevKey}, "sessionId": {sid}, "data": {`{"id":"00901000000000000001"}`}}
+			form := url.Values{"devKey": {s.Account.DevKey}, "sessionId": {sid},
+				"data": {`{"id":"00901000000000000001"}`}}
 			data, err := post(s.Client(), s.BaseURL, tt.op, form)
 			if got := codeOf(err); got != tt.wantCode {
 				t.Fatalf("%s: code = %q (err %v), want %q", tt.op, got, err, tt.wantCode)

@@ -86,7 +86,8 @@ func leakReport(leaks []fakebill.Entry) string {
 	if len(leaks) == 1 {
 		n = "1 request"
 	}
-	fmt.Fprintf(&b, "sessiontest: %s put a secret in the URL (credentials and session ids belong in the POST body; Options.AllowLeaks permits this):", n)
+	fmt.Fprintf(&b, "sessiontest: %s put a secret in the URL "+
+		"(credentials and session ids belong in the POST body; Options.AllowLeaks permits this):", n)
 	for _, e := range leaks {
 		var what []string
 		for _, l := range e.Leaks {
