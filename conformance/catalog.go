@@ -18,6 +18,8 @@ const (
 type check struct {
 	Check
 	run func(r *runner)
+	// before, if set, prepares the fake before the client is built.
+	before func(r *runner)
 	// refuseLeaks runs the fake in refuse mode; every other check records
 	// leaks so that a leaking client fails only the leak check.
 	refuseLeaks bool
@@ -40,7 +42,7 @@ var catalog = []check{
 			Reason: "the client's logs and error messages never show a credential or session id, whole, URL-encoded or as a 5+ character prefix",
 			Source: srcASVSLog,
 		},
-		run: checkNoSecretInOutput,
+		run: checkNoSecretInOutput, before: refuseOneLogin,
 	},
 	{
 		Check: Check{
@@ -137,7 +139,7 @@ var catalog = []check{
 			Reason: "a refused login (BDC_1101) or one without a sessionId is an error of kind auth, and no call goes out without a real session",
 			Source: srcErrors + "; " + srcLoginBest,
 		},
-		run: checkLoginFailure,
+		run: checkLoginFailure, before: refuseLogins,
 	},
 	{
 		Check: Check{

@@ -91,11 +91,18 @@ func checkNoSecretInURL(r *runner) {
 	}
 }
 
+// refuseOneLogin makes the first Login answer BDC_1101.
+func refuseOneLogin(r *runner) {
+	r.fake.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Op: "Login"}, Reply: &fakebill.FaultReply{Code: fakebill.CodeBadCredentials}, Times: 1})
+}
+
 func checkNoSecretInOutput(r *runner) {
 	data, _ := r.vendor()
-	// A refused login, an API error and an expiry: the moments clients
-	// tend to dump what they sent.
-	r.fake.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Op: "Login"}, Reply: &fakebill.FaultReply{Code: fakebill.CodeBadCredentials}, Times: 1})
+	if r.newErr != nil && !r.rebuild() {
+		return
+	}
+	// A refused login (queued by refuseOneLogin), an API error and an
+	// expiry: the moments clients tend to dump what they sent.
 	r.call(readPath, data)
 	r.call(readPath, data)
 	r.fake.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Path: "*"}, Reply: &fakebill.FaultReply{Code: fakebill.CodeSystemError}, Times: 1})
@@ -359,6 +366,17 @@ var businessError = errorCase{name: "a business error", code: fakebill.CodeInval
 	})
 }}
 
+// afterCode returns the entries after the first one answered code: what
+// the client did in response to that answer.
+func afterCode(es []fakebill.Entry, code string) []fakebill.Entry {
+	for i, e := range es {
+		if e.Code == code {
+			return es[i+1:]
+		}
+	}
+	return nil
+}
+
 // surfaced checks that o failed with code and returns a finding otherwise.
 func surfaced(o outcome, code string) string {
 	switch {
@@ -390,7 +408,7 @@ func checkNoReloginOnOtherErrors(r *runner) {
 		o := r.call(c.path, map[string]any{"obj": map[string]any{"entity": "Bill", "amount": -5}})
 		r.fake.ClearFaults()
 		es := r.entries(o.from, o.to)
-		if n := count(es, isLogin); n > 0 {
+		if n := count(afterCode(es, c.code), isLogin); n > 0 {
 			r.failf("on %s the client logged in %d times, want none (only BDC_1109 means the session is gone)\n%s", c.name, n, r.show(es))
 		}
 		if f := surfaced(o, c.code); f != "" {
@@ -412,7 +430,7 @@ func checkRateLimitNotSession(r *runner) {
 		o := r.call(c.path, data)
 		r.fake.ClearFaults()
 		es := r.entries(o.from, o.to)
-		if n := count(es, isLogin); n > 0 {
+		if n := count(afterCode(es, c.code), isLogin); n > 0 {
 			r.failf("on %s the client logged in %d times, want none\n%s", c.name, n, r.show(es))
 		}
 		if n := count(es, opIs(readOp)); n > 3 {
@@ -430,20 +448,6 @@ func checkErrorsSurface(r *runner) {
 		return
 	}
 
-	// An injected BDC_1109: a new login and a replay, or an error that
-	// says so; never the error envelope passed off as the result.
-	r.fake.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Path: "*"}, Reply: &fakebill.FaultReply{Code: fakebill.CodeSessionInvalid}, Times: 1})
-	o := r.call(readPath, data)
-	if o.err == nil {
-		if lastE, ok := last(r.entries(o.from, o.to), readOp); ok && lastE.Code != "" {
-			r.failf("Call returned a result (%s) although the server's last answer was %s", clip(o.result), lastE.Code)
-		} else {
-			r.requireResult("a call answered BDC_1109 once", o, want)
-		}
-	} else if f := surfaced(o, fakebill.CodeSessionInvalid); f != "" {
-		r.failf("on a call answered BDC_1109 once: %s", f)
-	}
-
 	for _, c := range []errorCase{
 		faultCase("BDC_1001 (system error)", fakebill.CodeSystemError),
 		businessError,
@@ -458,10 +462,28 @@ func checkErrorsSurface(r *runner) {
 
 	// An upstream proxy's plain-text HTTP 503 is an error too.
 	r.fake.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Path: "*"}, Reply: &fakebill.FaultReply{Status: 503}})
-	o = r.call(readPath, data)
+	o := r.call(readPath, data)
 	r.fake.ClearFaults()
-	if o.err == nil && o.panicked == nil && !o.hung {
+	switch {
+	case o.panicked != nil:
+		r.failf("Call panicked on a plain-text HTTP 503 answer: %v", o.panicked)
+	case o.err == nil && !o.hung:
 		r.failf("Call returned a result (%s) for a plain-text HTTP 503 answer", clip(o.result))
+	}
+
+	// Last, since it ends the session: an injected BDC_1109. Either a new
+	// login and a replay, or an error that says so; never the error
+	// envelope passed off as the result.
+	r.fake.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Path: "*"}, Reply: &fakebill.FaultReply{Code: fakebill.CodeSessionInvalid}, Times: 1})
+	o = r.call(readPath, data)
+	if o.err == nil {
+		if lastE, ok := last(r.entries(o.from, o.to), readOp); ok && lastE.Code != "" {
+			r.failf("Call returned a result (%s) although the server's last answer was %s", clip(o.result), lastE.Code)
+		} else {
+			r.requireResult("a call answered BDC_1109 once", o, want)
+		}
+	} else if f := surfaced(o, fakebill.CodeSessionInvalid); f != "" {
+		r.failf("on a call answered BDC_1109 once: %s", f)
 	}
 }
 
@@ -501,10 +523,23 @@ func (r *runner) noCallWithoutSession(es []fakebill.Entry, after string) {
 	}
 }
 
+// refuseLogins makes every Login answer BDC_1101. It runs before the
+// client is built, so that a client logging in eagerly meets it too.
+func refuseLogins(r *runner) {
+	r.fake.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Op: "Login"}, Reply: &fakebill.FaultReply{Code: fakebill.CodeBadCredentials}})
+}
+
 func checkLoginFailure(r *runner) {
 	data, _ := r.vendor()
-	r.fake.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Op: "Login"}, Reply: &fakebill.FaultReply{Code: fakebill.CodeBadCredentials}})
-	from := r.lastSeq()
+	var from int64
+	if r.newErr != nil {
+		// The client logs in as it is built, and New reported the refusal.
+		if k := errorKind(r.newErr); k != kindAuth {
+			r.failf("Subject.New reported the refused login as an error of kind %q (code %q), want kind \"auth\" (BDC_1101); error: %v", k, errorCode(r.newErr), r.newErr)
+		}
+		r.noCallWithoutSession(r.all(), "a refused login")
+		return
+	}
 	for i := 1; i <= 2; i++ {
 		o := r.call(readPath, data)
 		es := r.entries(o.from, o.to)

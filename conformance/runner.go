@@ -27,7 +27,7 @@ const (
 	callBudget = 40
 	// closeGrace is how long the runner waits past a call's deadline for a
 	// client that ignores its context.
-	closeGrace = 2 * time.Second
+	closeGrace = time.Second
 )
 
 // runner is one check's run: a fresh fake, fresh credentials, a fresh
@@ -48,6 +48,7 @@ type runner struct {
 	client   Client
 	closed   bool
 	closeErr error
+	newErr   error // New's error, when the check's own fault caused it
 
 	mu       sync.Mutex
 	errTexts []string // Error() of every error Call returned
@@ -176,15 +177,35 @@ func (r *runner) setup() error {
 		Clock:      r.mock,
 		Log:        r.log,
 	}
-	client, err := r.subject.New(r.env)
-	if err != nil {
-		return fmt.Errorf("Subject.New: %w", err)
+	if r.ck.before != nil {
+		r.ck.before(r)
 	}
-	if client == nil {
+	client, err := r.subject.New(r.env)
+	switch {
+	case err != nil && r.ck.before != nil:
+		// The check made the first login fail, and this client logs in
+		// as it is built: the check judges the error.
+		r.newErr = err
+		r.noteErr(err)
+		return nil
+	case err != nil:
+		return fmt.Errorf("Subject.New: %w", err)
+	case client == nil:
 		return fmt.Errorf("Subject.New returned a nil Client")
 	}
 	r.client = client
 	return nil
+}
+
+// rebuild builds the client again after New failed on purpose.
+func (r *runner) rebuild() bool {
+	client, err := r.subject.New(r.env)
+	if err != nil || client == nil {
+		r.failf("Subject.New failed again once logins were accepted: %v", err)
+		return false
+	}
+	r.client = client
+	return true
 }
 
 func (r *runner) teardown() {
