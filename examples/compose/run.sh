@@ -50,15 +50,19 @@ cleanup() {
 trap cleanup EXIT
 
 step "building static binaries"
-mkdir -p "$root/dist" "$here/dist"
+# The fakebill image is built from the repository's own Dockerfile, staged
+# with a fresh static binary under dist/ so the checkout stays clean.
+stage=$here/dist/fakebill-image
+mkdir -p "$stage/dist"
 (
 	cd "$root"
 	export CGO_ENABLED=0
-	go build -trimpath -o dist/fakebill ./cmd/fakebill
-	go build -trimpath -o examples/compose/dist/goadapter ./examples/adapters/go
-	go build -trimpath -o examples/compose/dist/whoami ./examples/compose/whoami
-	cp dist/fakebill examples/compose/dist/fakebill
+	go build -trimpath -o "$stage/dist/fakebill" ./cmd/fakebill
+	go build -trimpath -o "$here/dist/goadapter" ./examples/adapters/go
+	go build -trimpath -o "$here/dist/whoami" ./examples/compose/whoami
 )
+cp "$root/Dockerfile" "$root/.dockerignore" "$stage/"
+cp "$stage/dist/fakebill" "$here/dist/fakebill"
 
 step "building images (FROM scratch, no pulls)"
 compose build
