@@ -31,9 +31,9 @@ type Options struct {
 	// means Fake.Leaks, and if that is "" too, [fakebill.LeakRefuse].
 	Leaks fakebill.LeakMode
 
-	// AllowLeaks keeps the server that [New] or [RunSynctest] returns
-	// from failing the test at cleanup when the client put a secret in a
-	// URL. Set it in tests that leak on purpose.
+	// AllowLeaks keeps [New] and [RunSynctestWith] from failing the test
+	// at cleanup when the client put a secret in a URL. Set it in tests
+	// that leak on purpose.
 	AllowLeaks bool
 
 	// Clock drives the fake of a socket server; nil means a new mock
@@ -58,7 +58,9 @@ type Options struct {
 // safe for concurrent use, except Start, StartTLS and Close.
 type Server struct {
 	// URL is the server's root, "http://127.0.0.1:port" with no trailing
-	// slash. It is empty until the server is started.
+	// slash. It is empty until the server is started. An in-memory
+	// server's URL names 127.0.0.1:1, where nothing serves: only its
+	// Client reaches it.
 	URL string
 
 	// BaseURL is the v2 base URL, URL plus the API prefix
@@ -67,10 +69,11 @@ type Server struct {
 	BaseURL string
 
 	// Account is the first account the fake accepts: the demo account
-	// unless Options.Accounts says otherwise.
+	// unless Options.Accounts says otherwise, with the defaults the fake
+	// filled in (UsersID, OrgName).
 	Account fakebill.Account
 
-	// Accounts are all the accounts the fake accepts.
+	// Accounts are all the accounts the fake accepts, as Account is.
 	Accounts []fakebill.Account
 
 	// Clock is the mock clock the fake reads; a client that takes a
@@ -175,11 +178,8 @@ func build(opts *Options, c fakebill.Clock) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sessiontest: starting the fake: %w", err)
 	}
-	accts := fo.Accounts
-	if accts == nil {
-		accts = []fakebill.Account{fakebill.DemoAccount}
-	}
-	accts = append([]fakebill.Account(nil), accts...)
+	// The fake's copy has the defaults it filled in (usersId, orgName).
+	accts := fake.Accounts()
 	prefix := strings.TrimSuffix(fo.Prefix, "/")
 	if prefix == "" {
 		prefix = fakebill.DefaultPrefix

@@ -17,6 +17,7 @@ import (
 
 	"github.com/benbjohnson/clock"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.uber.org/goleak"
 
 	"github.com/fakebill/toolkit/fakebill"
@@ -180,6 +181,9 @@ func TestServer_AdvanceNegativePanics(t *testing.T) {
 	s.Advance(-time.Second)
 }
 
+// filledIn ignores the account fields the fake fills in when left empty.
+var filledIn = cmpopts.IgnoreFields(fakebill.Account{}, "UsersID", "OrgName")
+
 func TestOptions(t *testing.T) {
 	acct := fakebill.Account{
 		UserName: "ap-clerk@example.invalid",
@@ -198,8 +202,11 @@ func TestOptions(t *testing.T) {
 	}{
 		{name: "Accounts", opts: &sessiontest.Options{Accounts: []fakebill.Account{acct}},
 			check: func(t *testing.T, s *sessiontest.Server) {
-				if diff := cmp.Diff(acct, s.Account); diff != "" {
+				if diff := cmp.Diff(acct, s.Account, filledIn); diff != "" {
 					t.Errorf("Account (-want +got):\n%s", diff)
+				}
+				if s.Account.UsersID == "" {
+					t.Errorf("Account.UsersID is empty, want the one the fake filled in")
 				}
 				if _, err := login(s.Client(), s.BaseURL, acct); err != nil {
 					t.Errorf("login as the configured account: %v", err)
@@ -217,7 +224,7 @@ func TestOptions(t *testing.T) {
 			}},
 		{name: "Fake.Accounts", opts: &sessiontest.Options{Fake: fakebill.Options{Accounts: []fakebill.Account{acct}}},
 			check: func(t *testing.T, s *sessiontest.Server) {
-				if diff := cmp.Diff(acct, s.Account); diff != "" {
+				if diff := cmp.Diff(acct, s.Account, filledIn); diff != "" {
 					t.Errorf("Account (-want +got):\n%s", diff)
 				}
 			}},
