@@ -214,6 +214,8 @@ func (s *Server) StartTLS() {
 	if s.mem != nil {
 		panic("sessiontest: an in-memory server cannot serve TLS")
 	}
+	// TODO(fakebill): serve the certificate at /_fakebill/cert too; the
+	// fake is made before the certificate exists and takes it only then.
 	s.ts.TLS = s.TLS
 	s.ts.StartTLS()
 	s.TLS = s.ts.TLS
