@@ -136,7 +136,7 @@ var catalog = []check{
 	{
 		Check: Check{
 			ID: "login-failure-is-auth-error", Level: MUST,
-			Reason: "a refused login (BDC_1101) or one without a sessionId is an error of kind auth, and no call goes out without a real session",
+			Reason: "a refused login (BDC_1101) is an error of kind auth, a login answer without a sessionId is an error, and no call goes out without a real session",
 			Source: srcErrors + "; " + srcLoginBest,
 		},
 		run: checkLoginFailure, before: refuseLogins,

@@ -103,3 +103,27 @@ func TestZoo(t *testing.T) {
 		})
 	}
 }
+
+// Every active check must be failed by at least one zoo client, or the
+// zoo cannot show that the check detects anything.
+func TestZooCoversCatalog(t *testing.T) {
+	caught := map[string]bool{}
+	for _, z := range zoo {
+		for _, id := range z.fails {
+			caught[id] = true
+		}
+	}
+	for _, c := range conformance.Checks() {
+		passive := false
+		for _, n := range c.Needs {
+			passive = passive || n == conformance.CapPassive
+		}
+		if !passive && !caught[c.ID] {
+			t.Errorf("no zoo client fails %s", c.ID)
+		}
+		delete(caught, c.ID)
+	}
+	for id := range caught {
+		t.Errorf("the zoo table names %q, which is not in the catalog", id)
+	}
+}
