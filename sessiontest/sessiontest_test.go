@@ -170,6 +170,21 @@ func TestServer_AdvanceInBubble(t *testing.T) {
 	}
 }
 
+func TestRunSynctestWith_options(t *testing.T) {
+	acct := fakebill.Account{UserName: "ap-clerk@example.invalid", Password: "Correct-Horse-7",
+		OrgID: "00800000000000000042", DevKey: "DEVKEY-TEST-00042"}
+	opts := &sessiontest.Options{Accounts: []fakebill.Account{acct}, IdleTimeout: 10 * time.Minute}
+	sessiontest.RunSynctestWith(t, opts, func(t *testing.T, s *sessiontest.Server) {
+		if diff := cmp.Diff(acct, s.Account, filledIn); diff != "" {
+			t.Errorf("Account (-want +got):\n%s", diff)
+		}
+		if s.Clock != nil {
+			t.Errorf("Clock = %v, want nil for the in-memory server", s.Clock)
+		}
+		checkIdle(t, s, idleCase{idle: 10 * time.Minute, wantCode: fakebill.CodeSessionInvalid})
+	})
+}
+
 func TestServer_AdvanceNegativePanics(t *testing.T) {
 	s := sessiontest.New(t, nil)
 	defer func() {
