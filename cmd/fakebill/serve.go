@@ -269,10 +269,15 @@ func runServe(ctx context.Context, args []string, env lookupEnv, stdout, stderr 
 	return serve(ctx, args, env, stdout, stderr, nil)
 }
 
+// hooks let tests watch a running server; the binary passes nil.
+type hooks struct {
+	ready     func(baseURL string)           // once listening
+	connState func(net.Conn, http.ConnState) // as http.Server.ConnState
+}
+
 // serve runs the server until ctx is done and returns the exit status:
-// 2 for a bad command line or configuration, 1 when serving fails. Tests
-// pass ready, which receives the v2 base URL once the server listens.
-func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer, ready func(string)) int {
+// 2 for a bad command line or configuration, 1 when serving fails.
+func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer, h *hooks) int {
 	c, err := parseServe(args, env, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -313,11 +318,10 @@ func serve(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.
 	}
 
 	// Serve until the context ends, then drain.
-	return a.run(ctx, ln, c.tlsOn(), logger, func() {
-		if ready != nil {
-			ready(baseURL)
-		}
-	})
+	if h == nil {
+		h = new(hooks)
+	}
+	return a.run(ctx, ln, c.tlsOn(), logger, baseURL, h)
 }
 
 // app is a configured server and what it holds open.
@@ -475,7 +479,7 @@ func (a *app) announce(c *serveConfig, baseURL string, stdout io.Writer) error {
 
 // run serves on ln until ctx is done, then shuts down, giving in-flight
 // requests shutdownTimeout to finish. It returns the exit status.
-func (a *app) run(ctx context.Context, ln net.Listener, useTLS bool, logger *slog.Logger, ready func()) int {
+func (a *app) run(ctx context.Context, ln net.Listener, useTLS bool, logger *slog.Logger, baseURL string, h *hooks) int {
 	// Request contexts derive from base, so cancelling it at shutdown ends
 	// long polls (GET /_fakebill/journal?wait=) at once.
 	base, cancelBase := context.WithCancel(context.Background())
@@ -488,6 +492,7 @@ func (a *app) run(ctx context.Context, ln net.Listener, useTLS bool, logger *slo
 		TLSConfig:         a.tls,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return base },
+		ConnState:         h.connState,
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -497,7 +502,9 @@ func (a *app) run(ctx context.Context, ln net.Listener, useTLS bool, logger *slo
 			errc <- hs.Serve(ln)
 		}
 	}()
-	ready()
+	if h.ready != nil {
+		h.ready(baseURL)
+	}
 
 	select {
 	case err := <-errc:

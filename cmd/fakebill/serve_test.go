@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,6 +24,7 @@ type served struct {
 	stdout *syncBuffer
 	stderr *syncBuffer
 	client *http.Client
+	active chan struct{} // a connection began a request
 
 	cancel   context.CancelFunc
 	done     chan int
@@ -41,11 +43,22 @@ func startServe(t *testing.T, args []string, env map[string]string) *served {
 		cancel: cancel,
 		done:   make(chan int, 1),
 		client: &http.Client{Transport: &http.Transport{}},
+		active: make(chan struct{}, 100),
 	}
 	urls := make(chan string, 1)
 	args = append([]string{"-addr", "127.0.0.1:0"}, args...)
 	go func() {
-		s.done <- serve(ctx, args, mapEnv(env), s.stdout, s.stderr, func(u string) { urls <- u })
+		s.done <- serve(ctx, args, mapEnv(env), s.stdout, s.stderr, &hooks{
+			ready: func(u string) { urls <- u },
+			connState: func(_ net.Conn, st http.ConnState) {
+				if st == http.StateActive {
+					select {
+					case s.active <- struct{}{}:
+					default:
+					}
+				}
+			},
+		})
 	}()
 	select {
 	case s.base = <-urls:
@@ -173,5 +186,27 @@ func (s *served) advance(t *testing.T, d string) {
 	t.Helper()
 	if code, body := s.control(t, "POST", "/clock/advance", `{"by":"`+d+`"}`, ""); code != 200 {
 		t.Fatalf("clock/advance %s = %d %s", d, code, body)
+	}
+}
+
+func TestShutdownEndsLongPolls(t *testing.T) {
+	s := startServe(t, nil, nil)
+	polled := make(chan error, 1)
+	go func() {
+		resp, err := s.client.Get(s.root + "/_fakebill/journal?since=0&wait=60s")
+		if err == nil {
+			resp.Body.Close()
+		}
+		polled <- err
+	}()
+	<-s.active // the server is reading the long poll: shutdown must wait for it
+	if code := s.stop(t); code != 0 {
+		t.Errorf("serve exit status %d, want 0", code)
+	}
+	if err := <-polled; err != nil {
+		t.Errorf("long poll during shutdown: %v, want an answer; stderr:\n%s", err, s.stderr)
+	}
+	if strings.Contains(s.stderr.String(), "shutdown cut short") {
+		t.Errorf("shutdown waited out its bound for a long poll:\n%s", s.stderr)
 	}
 }
