@@ -180,6 +180,9 @@ func build(opts *Options, c fakebill.Clock) (*Server, error) {
 	}
 	// The fake's copy has the defaults it filled in (usersId, orgName).
 	accts := fake.Accounts()
+	if len(accts) == 0 {
+		return nil, fmt.Errorf("sessiontest: the options give the fake no account")
+	}
 	prefix := strings.TrimSuffix(fo.Prefix, "/")
 	if prefix == "" {
 		prefix = fakebill.DefaultPrefix
