@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -417,12 +418,15 @@ func (c *serveConfig) accounts() ([]fakebill.Account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-accounts: %w", err)
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields() // a misspelt key would silently drop a credential
 	var accounts []fakebill.Account
 	if err := dec.Decode(&accounts); err != nil {
-		// The decoder's message quotes no values, only offsets and names.
+		// The decoder names fields and offsets, never values.
 		return nil, fmt.Errorf("-accounts %s: %v", c.accountsFile, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("-accounts %s: more than one JSON value", c.accountsFile)
 	}
 	if len(accounts) == 0 {
 		return nil, fmt.Errorf("-accounts %s: no accounts", c.accountsFile)
