@@ -110,6 +110,9 @@ func (d *Detector) Scan(path, rawQuery, referer string) []Finding {
 }
 
 // scanValues appends a finding for every secret and minted id in text.
+//
+// TODO(fakebill): match userNames without regard to case; an e-mail
+// address a client lower-cased still names the account.
 func (d *Detector) scanValues(fs []Finding, text, where string) []Finding {
 	if text == "" {
 		return fs
@@ -136,7 +139,8 @@ func (d *Detector) scanValues(fs []Finding, text, where string) []Finding {
 // ids calls found with the offset of every minted id in v that its
 // parent view did not already show. An id may sit inside a longer run
 // of id characters (a token with the id glued to other text), so every
-// window of a run is tried: linear in the length of v.
+// window of a run is tried: linear in the length of v, but each window
+// costs one MAC, about 2 ms for an 8 KiB run.
 func (d *Detector) ids(v *view, found func(start int)) {
 	if d.minted == nil {
 		return

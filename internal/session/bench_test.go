@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 	"unsafe"
@@ -76,6 +77,32 @@ func BenchmarkLookupTouch(b *testing.B) {
 // escape and the collector runs at its default pace.
 var garbage []byte
 
+// gcStats samples the collector's cycle count and CPU time.
+type gcStats struct {
+	cycles uint64
+	cpu    float64 // seconds
+}
+
+func readGC() gcStats {
+	ms := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"}}
+	metrics.Read(ms)
+	return gcStats{ms[0].Value.Uint64(), ms[1].Value.Float64()}
+}
+
+// reportGC reports the collections since before and their CPU time per
+// operation and per cycle: a table the collector must scan shows up as
+// CPU per cycle that grows with the table.
+func reportGC(b *testing.B, before gcStats) {
+	after := readGC()
+	cycles := after.cycles - before.cycles
+	cpu := (after.cpu - before.cpu) * 1e9
+	b.ReportMetric(float64(cycles), "GCs")
+	b.ReportMetric(cpu/float64(b.N), "gc-cpu-ns/op")
+	if cycles > 0 {
+		b.ReportMetric(cpu/float64(cycles)/1e3, "gc-cpu-µs/GC")
+	}
+}
+
 // BenchmarkLookupTouchGC looks up hot sessions as BenchmarkLookupTouch
 // does, and allocates 1 KiB per call, as a request handler would, so
 // that the collector runs throughout and its cost of scanning the table
@@ -86,9 +113,7 @@ func BenchmarkLookupTouchGC(b *testing.B) {
 			tb, ids, _ := filled(b, sz.n)
 			now := t0.Add(time.Minute)
 			hot := min(1000, sz.n)
-			var gc0 runtime.MemStats
-			runtime.ReadMemStats(&gc0)
-			b.ResetTimer()
+			before := readGC()
 			i := 0
 			for b.Loop() {
 				i = (i + 7919) % hot
@@ -97,11 +122,7 @@ func BenchmarkLookupTouchGC(b *testing.B) {
 					b.Fatalf("Lookup = %v, want live", st)
 				}
 			}
-			b.StopTimer()
-			var gc1 runtime.MemStats
-			runtime.ReadMemStats(&gc1)
-			b.ReportMetric(float64(gc1.NumGC-gc0.NumGC), "GCs")
-			b.ReportMetric(float64(gc1.PauseTotalNs-gc0.PauseTotalNs)/float64(b.N), "gc-pause-ns/op")
+			reportGC(b, before)
 		})
 	}
 }
@@ -116,8 +137,7 @@ func BenchmarkMapBaseline(b *testing.B) {
 	}
 	for _, sz := range sizes {
 		b.Run(sz.name, func(b *testing.B) {
-			src, ids, _ := filled(b, sz.n)
-			src = nil
+			_, ids, _ := filled(b, sz.n)
 			before := heapInuse()
 			m := make(map[string]*sess)
 			for i := range ids {
@@ -126,15 +146,15 @@ func BenchmarkMapBaseline(b *testing.B) {
 			perSession := float64(heapInuse()-before) / float64(sz.n)
 			now := t0
 			hot := min(1000, sz.n)
-			b.ResetTimer()
+			gc := readGC()
 			i := 0
 			for b.Loop() {
 				i = (i + 7919) % hot
 				garbage = make([]byte, 1024)
 				m[idAt(ids, i)].lastUse = now
 			}
+			reportGC(b, gc)
 			b.ReportMetric(perSession, "bytes/session")
-			runtime.KeepAlive(src)
 		})
 	}
 }

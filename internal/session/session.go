@@ -127,6 +127,11 @@ const (
 // table keeps the latest now it was given; a now earlier than that
 // (a clock that went backwards) is used to judge the call but never
 // sweeps, and a touch never moves a session's last use backwards.
+//
+// An ended or expired session is kept as a tombstone for one more
+// IdleTimeout, so that [Table.Lookup] can say Ended or Expired, and is
+// then forgotten (Gone). At most Max tombstones are kept; past that the
+// oldest are forgotten early.
 type Table struct {
 	idle int64
 	gone int64 // 2*idle: a stored live record this idle is Gone
@@ -311,6 +316,10 @@ func (t *Table) EndLabel(label uint64) bool {
 
 // EndAccount ends every Live session of account and returns how many it
 // ended. It costs O(live sessions).
+//
+// TODO(fakebill): keep a per-account chain if single-session servers
+// with very many live sessions turn out to matter; each login there
+// walks every live session.
 func (t *Table) EndAccount(account int) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
