@@ -100,6 +100,24 @@ func ExampleNewServer() {
 	// logins: 1
 }
 
+// This example ends a session from the server side, as the real service
+// may at any moment, and shows what the client's next call meets.
+func ExampleServer_EndSession() {
+	s := sessiontest.NewServer(nil)
+	defer s.Close()
+
+	sid, _ := login(s.Client(), s.BaseURL, s.Account)
+	label := s.Journal()[0].Session // sessions appear only by label
+	fmt.Println(label, "ended:", s.EndSession(label))
+
+	_, err := post(s.Client(), s.BaseURL, "GetSessionInfo.json",
+		url.Values{"devKey": {s.Account.DevKey}, "sessionId": {sid}})
+	fmt.Println(err)
+	// Output:
+	// session#1 ended: true
+	// BDC_1109: Session is invalid.  Please log in.
+}
+
 // recordingT stands in for a *testing.T: it records failures and
 // cleanups, and the test that uses it runs the cleanups itself.
 type recordingT struct {
