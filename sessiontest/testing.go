@@ -14,6 +14,10 @@ import (
 // in flight, it fails the test if the client put a secret (userName,
 // password, devKey or a session id) in a URL, listing each such request,
 // unless opts.AllowLeaks is set. A setup failure is fatal to t.
+//
+// The server is closed after the test's deferred calls have run, so a
+// goroutine check deferred in the test itself sees the server's
+// goroutines: check in TestMain, or in a cleanup registered before New.
 func New(t testing.TB, opts *Options) *Server {
 	t.Helper()
 	s, err := newServer(opts)
