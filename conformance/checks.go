@@ -52,11 +52,26 @@ func (r *runner) requireResult(what string, o outcome, want any) bool {
 		r.failf("%s: %s\n%s", what, p, r.show(r.entries(o.from, o.to)))
 		return false
 	}
-	if !sameJSON(o.result, want) {
-		r.failf("%s: Call returned %s, which is not the response_data the server sent", what, clip(o.result))
+	if p := resultProblem(o, want); p != "" {
+		r.failf("%s: %s", what, p)
 		return false
 	}
 	return true
+}
+
+// resultProblem describes why o did not return want, or "".
+func resultProblem(o outcome, want any) string {
+	switch {
+	case o.hung:
+		return fmt.Sprintf("Call(%q) hung", o.path)
+	case o.panicked != nil:
+		return fmt.Sprintf("Call(%q) panicked: %v", o.path, o.panicked)
+	case o.err != nil:
+		return fmt.Sprintf("Call(%q) returned an error: %v", o.path, o.err)
+	case !sameJSON(o.result, want):
+		return fmt.Sprintf("Call returned %s, which is not the response_data the server sent", clip(o.result))
+	}
+	return ""
 }
 
 func clip(b []byte) string {
@@ -83,11 +98,9 @@ func checkNoSecretInURL(r *runner) {
 	r.call(readPath, data)
 	r.close()
 
-	l := r.labeler()
-	for _, e := range r.all() {
-		for _, k := range e.Leaks {
-			r.failf("%s: %s in the %s (path as journaled: %s)", l.step(e), k.Field, k.Where, e.Path)
-		}
+	leaky := filter(r.all(), func(e fakebill.Entry) bool { return len(e.Leaks) > 0 })
+	if len(leaky) > 0 {
+		r.failf("%d requests carried a secret in the URL (shown in brackets; paths as journaled, secrets replaced)\n%s", len(leaky), r.show(firstN(leaky, 8)))
 	}
 }
 
@@ -330,17 +343,23 @@ func checkConcurrentExpiry(r *runner) {
 		r.skip(fmt.Sprintf("the 3 calls never overlapped: %d reached the server with the old session, at most %d at once", len(onOld), peak))
 		return
 	}
+	var problems []string
 	for i, o := range outs {
-		r.requireResult(fmt.Sprintf("concurrent call %d", i+1), o, want)
+		if p := resultProblem(o, want); p != "" {
+			problems = append(problems, fmt.Sprintf("concurrent call %d: %s", i+1, p))
+		}
 	}
 	if n := count(es, isLogin); n != 1 {
-		r.failf("3 calls that met one expired session caused %d logins, want exactly 1\n%s", n, r.show(es))
+		problems = append(problems, fmt.Sprintf("3 calls that met one expired session caused %d logins, want exactly 1", n))
 	}
 	replayed := count(es, func(e fakebill.Entry) bool {
 		return e.Op == readOp && e.Session != old && e.Session != "" && answer(e) == "ok"
 	})
 	if replayed != 3 {
-		r.failf("%d of the 3 calls were replayed on a new session, want 3\n%s", replayed, r.show(es))
+		problems = append(problems, fmt.Sprintf("%d of the 3 calls were replayed on a new session, want 3", replayed))
+	}
+	if len(problems) > 0 {
+		r.failf("%s\nrequests:\n%s", strings.Join(problems, "\n"), r.show(es))
 	}
 }
 
@@ -515,8 +534,9 @@ func firstN(es []fakebill.Entry, n int) []fakebill.Entry {
 // noCallWithoutSession fails the check for every non-login request that
 // carried no session or one the server never minted.
 func (r *runner) noCallWithoutSession(es []fakebill.Entry, after string) {
+	// No label means no session or one the server never minted.
 	bad := filter(es, func(e fakebill.Entry) bool {
-		return !isLogin(e) && e.Op != "ListOrgs" && (e.SessionState == fakebill.SessionAbsent || e.SessionState == fakebill.SessionUnknown)
+		return !isLogin(e) && e.Op != "ListOrgs" && e.Session == ""
 	})
 	if len(bad) > 0 {
 		r.failf("after %s the client sent %d calls without a real session; it must stop at the failed login\n%s", after, len(bad), r.show(firstN(bad, 6)))

@@ -28,13 +28,15 @@ func (s step) String() string {
 			b.WriteString(", " + s.session)
 		}
 	} else {
+		// A request a fault answered carries its label but keeps the
+		// initial state, so the label decides.
 		switch {
-		case s.state == fakebill.SessionAbsent || (s.session == "" && s.state == ""):
-			b.WriteString(" with no session")
-		case s.session == "" || s.state == fakebill.SessionUnknown:
+		case s.session != "":
+			b.WriteString(" with " + s.session)
+		case s.state == fakebill.SessionUnknown:
 			b.WriteString(" with an unknown session")
 		default:
-			b.WriteString(" with " + s.session)
+			b.WriteString(" with no session")
 		}
 		if s.via != "" {
 			b.WriteString(" (" + s.via + ")")
@@ -111,12 +113,19 @@ func (r *runner) steps(es []fakebill.Entry) []string {
 	return out
 }
 
-// show renders entries one per line, indented, for a finding.
+// show renders entries one per line, indented, for a finding; long
+// sequences are cut.
 func (r *runner) show(es []fakebill.Entry) string {
+	const most = 24
 	if len(es) == 0 {
 		return "  (no request reached the server)"
 	}
-	return "  " + strings.Join(r.steps(es), "\n  ")
+	more := ""
+	if len(es) > most {
+		more = fmt.Sprintf("\n  … and %d more", len(es)-most)
+		es = es[:most]
+	}
+	return "  " + strings.Join(r.steps(es), "\n  ") + more
 }
 
 // diff renders got against the sequence a conformant client would send,
