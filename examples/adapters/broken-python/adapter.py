@@ -13,6 +13,9 @@ Its faults, each one seen in real clients:
                                                      -> no-secret-in-output
 4. It sends userName and password on every call, not only on Login.
                                                      -> credentials-only-on-login
+5. It does not check the login answer: a refused login leaves it calling
+   on with an empty session instead of reporting the refusal.
+                                                     -> login-failure-is-auth-error
 
 It speaks the adapter protocol correctly, one request at a time.
 """
@@ -68,7 +71,12 @@ def call(path, data):
     if session is None:
         # Fault 3: a password prefix in the log.
         sys.stderr.write("login with password %s...\n" % CREDS["password"][:6])
-        session = post(BASE + "/Login.json", CREDS)["sessionId"]
+        # Fault 5: whatever Login answered, carry on.
+        try:
+            answer = post(BASE + "/Login.json", CREDS)
+        except BillError:
+            answer = None
+        session = answer.get("sessionId", "") if isinstance(answer, dict) else ""
     # Fault 4: credentials on every call.
     form = dict(CREDS)
     if data is not None:
