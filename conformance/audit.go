@@ -97,7 +97,8 @@ func Audit(entries []fakebill.Entry, opts *AuditOptions) ([]Result, error) {
 		}
 		res := Result{Check: c, Status: Pass}
 		if found := judge(es); len(found) > 0 {
-			res.Status, res.Details = Fail, capFindings(found)
+			res.Status = Fail
+			res.Details = append(capFindings(found), "expected: "+c.Reason, "source: "+c.Source)
 		}
 		results = append(results, res)
 	}

@@ -228,8 +228,8 @@ func TestAuditCapsFindings(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := got[0].Details
-	if len(d) != maxFindings+1 || d[maxFindings] != "and 15 more" {
-		t.Errorf("details = %d lines ending %q, want %d ending %q", len(d), d[len(d)-1], maxFindings+1, "and 15 more")
+	if len(d) != maxFindings+3 || d[maxFindings] != "and 15 more" || !strings.HasPrefix(d[maxFindings+1], "expected: ") {
+		t.Errorf("details = %q, want %d findings, %q, then expected and source", d, maxFindings, "and 15 more")
 	}
 }
 

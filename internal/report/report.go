@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -94,8 +95,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(&b, "\n--- %s %s (%s)\n", strings.ToUpper(string(res.Status)), res.ID, res.Level)
-		fmt.Fprintf(&b, "    reason: %s\n", res.Reason)
-		if res.Source != "" {
+		// The runner may already end the details with these lines.
+		if !slices.Contains(res.Details, "expected: "+res.Reason) {
+			fmt.Fprintf(&b, "    reason: %s\n", res.Reason)
+		}
+		if res.Source != "" && !slices.Contains(res.Details, "source: "+res.Source) {
 			fmt.Fprintf(&b, "    source: %s\n", res.Source)
 		}
 		for _, d := range res.Details {

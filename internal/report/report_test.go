@@ -139,7 +139,7 @@ func sample() *Report {
 		Results: []conformance.Result{
 			result(0, conformance.Fail, "password Pw-secret-1 sent\x00 twice\x1b[0m", "second\nline"),
 			result(1, conformance.Pass),
-			result(2, conformance.Fail, "3 logins"),
+			result(2, conformance.Fail, "3 logins", "expected: one login for many calls", "source: BILL docs"),
 			result(3, conformance.Known, "no Logout"),
 		},
 		Fixed:    []string{"no-secret-in-url"},
@@ -164,9 +164,9 @@ func TestWriteText(t *testing.T) {
 		"    second\n" +
 		"    line\n" +
 		"\n--- FAIL single-login (SHOULD)\n" +
-		"    reason: one login for many calls\n" +
-		"    source: BILL docs\n" +
 		"    3 logins\n" +
+		"    expected: one login for many calls\n" +
+		"    source: BILL docs\n" +
 		"\n--- KNOWN logout-on-close (SHOULD)\n" +
 		"    reason: log out on close\n" +
 		"    source: BILL docs\n" +
@@ -199,7 +199,7 @@ func TestWriteJSON(t *testing.T) {
 			map[string]any{"id": "relogin-after-expiry", "level": "MUST", "status": "fail", "reason": "re-login after idle expiry", "source": "BILL docs",
 				"details": []any{"password [REDACTED:password] sent\x00 twice\x1b[0m", "second\nline"}},
 			map[string]any{"id": "no-secret-in-url", "level": "MUST", "status": "pass", "reason": "no secret in a URL", "source": "ASVS 5.0 14.2.1", "details": []any{}},
-			map[string]any{"id": "single-login", "level": "SHOULD", "status": "fail", "reason": "one login for many calls", "source": "BILL docs", "details": []any{"3 logins"}},
+			map[string]any{"id": "single-login", "level": "SHOULD", "status": "fail", "reason": "one login for many calls", "source": "BILL docs", "details": []any{"3 logins", "expected: one login for many calls", "source: BILL docs"}},
 			map[string]any{"id": "logout-on-close", "level": "SHOULD", "status": "known", "reason": "log out on close", "source": "BILL docs", "details": []any{"no Logout"}},
 		},
 		"summary": map[string]any{"pass": 1.0, "fail": 2.0, "skip": 0.0, "known": 1.0, "fixed": []any{"no-secret-in-url"}},
