@@ -79,6 +79,10 @@ func ShortSecrets(secrets []Secret) []Secret {
 // Scan returns the leaks in a request's path, raw query and Referer
 // header, without duplicates, ordered by Where (path, query, referer),
 // then Field, then SessionID. It returns nil when there are none.
+//
+// Keys are judged in the request's own query only: a Referer names a
+// page of the client's, whose query keys are its own business, but a
+// secret's value there leaks all the same.
 func (d *Detector) Scan(path, rawQuery, referer string) []Finding {
 	var fs []Finding
 	fs = d.scanValues(fs, path, "path")

@@ -111,10 +111,16 @@ func randomKey() []byte {
 	return k
 }
 
-// mint fills raw with a fresh random key and label, leaving the tag empty.
-func mint(raw *[rawLen]byte, label uint64) {
-	rand.Read(raw[:16]) // never fails since Go 1.24
+// randomize fills the random part of raw; it never fails since Go 1.24.
+func randomize(raw *[rawLen]byte) { rand.Read(raw[:16]) }
+
+// seal writes label and the MAC into raw, whose random part is set, and
+// returns the MAC.
+func (t *Table) seal(raw *[rawLen]byte, label uint64) uint64 {
 	binary.BigEndian.PutUint64(raw[16:24], label^binary.BigEndian.Uint64(raw[8:16]))
+	tag := t.tag(raw)
+	binary.BigEndian.PutUint64(raw[24:32], tag)
+	return tag
 }
 
 // Minted reports whether s is an id this table minted (or any table

@@ -195,6 +195,7 @@ func (t *Table) lists() [3]*list { return [3]*list{&t.live, &t.expired, &t.ended
 func (t *Table) Create(account int, now time.Time) (id string, label uint64, err error) {
 	n := nanos(now)
 	var raw [rawLen]byte
+	randomize(&raw) // outside the lock: it is a system call
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -202,17 +203,15 @@ func (t *Table) Create(account int, now time.Time) (id string, label uint64, err
 	if t.live.n >= t.max {
 		return "", 0, ErrFull
 	}
-
-	t.label++
-	label = t.label
 	for {
-		mint(&raw, label)
 		if _, dup := t.index[[16]byte(raw[:16])]; !dup {
 			break
 		}
+		randomize(&raw) // 128 random bits do not collide; but be sure
 	}
-	tag := t.tag(&raw)
-	putTag(&raw, tag)
+	t.label++
+	label = t.label
+	tag := t.seal(&raw, label)
 
 	i := t.alloc()
 	e := &t.entries[i]

@@ -1,12 +1,6 @@
 package session
 
-import "encoding/binary"
-
 // This file holds the table's internals; the caller holds t.mu.
-
-func putTag(raw *[rawLen]byte, tag uint64) {
-	binary.BigEndian.PutUint64(raw[24:32], tag)
-}
 
 // advance records n as the latest time if it is not earlier than the
 // latest seen, then sweeps at most budget records (budget < 0: all that
