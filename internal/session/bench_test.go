@@ -183,19 +183,34 @@ func BenchmarkMinted(b *testing.B) {
 }
 
 // BenchmarkLookupParallel shows what the single lock costs when every
-// core looks up sessions at once; run it with -cpu 1,2,4.
+// core looks up sessions at once: "shards=4" splits the same sessions
+// over four tables, as a sharded table would, and picks the table by
+// the id. Run it with -cpu 1,2,4; sharding pays only if shards=4 is
+// clearly faster at the higher counts.
 func BenchmarkLookupParallel(b *testing.B) {
 	const n = 100_000
-	tb, ids, _ := filled(b, n)
-	now := t0.Add(time.Minute)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		i := 0
-		for pb.Next() {
-			i = (i + 7919) % n
-			tb.Lookup(idAt(ids, i), now, true)
-		}
-	})
+	for _, shards := range []int{1, 4} {
+		b.Run(fmt.Sprintf("shards=%d", shards), func(b *testing.B) {
+			tables := make([]*Table, shards)
+			ids := make([][IDLen]byte, n)
+			for s := range tables {
+				tables[s] = newTable(b, n)
+			}
+			for i := range ids {
+				id, _ := mustCreate(b, tables[i%shards], 1, t0)
+				copy(ids[i][:], id)
+			}
+			now := t0.Add(time.Minute)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					i = (i + 7919) % n
+					tables[i%shards].Lookup(idAt(ids, i), now, true)
+				}
+			})
+		})
+	}
 }
 
 // BenchmarkSweep expires every session of a full table at once and
