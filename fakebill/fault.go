@@ -354,6 +354,12 @@ func (q *queued) enroll(mu *sync.Mutex) <-chan struct{} {
 // applyFaults runs the first fault matching x, if any, and reports whether
 // it answered the request.
 func (s *Server) applyFaults(x *exchange) bool {
+	s.faults.mu.Lock()
+	none := len(s.faults.list) == 0
+	s.faults.mu.Unlock()
+	if none {
+		return false
+	}
 	label := ""
 	if x.sessionID != "" {
 		if n, ok := s.sessions.Minted(x.sessionID); ok {

@@ -237,12 +237,12 @@ func (s *Server) checkSession(x *exchange) bool {
 		s.invalidSession(x)
 		return false
 	}
-	if label, ok := s.sessions.Minted(x.sessionID); ok {
-		x.entry.Session = sessionLabel(label)
-	}
 	touch := s.opts.Refresh == RefreshAny
 	info, st := s.sessions.Lookup(x.sessionID, x.now, touch)
 	x.entry.SessionState = stateName(st)
+	if st != session.Unknown {
+		x.entry.Session = sessionLabel(info.Label)
+	}
 	if info.Account != 0 {
 		x.entry.Account = accountLabel(info.Account)
 	}
