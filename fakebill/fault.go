@@ -399,8 +399,13 @@ func (s *Server) applyFaults(x *exchange) bool {
 	x.entry.Session = label
 	switch {
 	case f.Reply.Code != "":
-		if f.Reply.Code == CodeSessionInvalid && x.sessionID != "" {
-			s.sessions.End(x.sessionID)
+		if f.Reply.Code == CodeSessionInvalid {
+			if x.sessionID != "" {
+				s.sessions.End(x.sessionID)
+			}
+			if x.hadCookie {
+				clearCookie(x.w)
+			}
 		}
 		x.entry.Note = note + ": reply " + f.Reply.Code
 		status := f.Reply.Status

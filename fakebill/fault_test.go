@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -245,3 +246,13 @@ func TestFaultJSON(t *testing.T) {
 }
 
 var _ http.Handler = (*Server)(nil)
+
+func TestFaultInvalidSessionClearsCookie(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	sid := login(t, s, acctA)
+	s.AddFault(Fault{Match: FaultMatch{Path: "*"}, Reply: &FaultReply{Code: CodeSessionInvalid}, Times: 1})
+	ans := post(t, s, "GetSessionInfo.json", url.Values{"devKey": {acctA.DevKey}}, withCookie("sid", sid))
+	if c := ans.sidCookie(); ans.code() != CodeSessionInvalid || c == nil || c.MaxAge >= 0 {
+		t.Errorf("injected BDC_1109 to a cookie client: code %q, Set-Cookie %+v; want the cookie cleared", ans.code(), c)
+	}
+}

@@ -228,17 +228,34 @@ func (s *Server) runFixture(x *exchange, fn FixtureFunc) {
 			c.Form[k] = v
 		}
 	}
-	data, err := fn(c)
+	data, err := callFixture(fn, c)
 	var be *Error
 	switch {
 	case errors.As(err, &be):
 		s.fail(x, http.StatusOK, be.Code, be.Message)
 	case err != nil:
 		x.entry.Note = "fixture function failed"
+		if err == errFixturePanic {
+			x.entry.Note = "fixture function panicked"
+		}
 		s.fail(x, http.StatusOK, CodeSystemError, "")
 	default:
 		s.succeed(x, data)
 	}
+}
+
+// errFixturePanic stands for a fixture function that panicked.
+var errFixturePanic = errors.New("fixture function panicked")
+
+// callFixture runs fn, turning a panic into an error so that one bad
+// fixture cannot take the server down.
+func callFixture(fn FixtureFunc, c *Call) (data any, err error) {
+	defer func() {
+		if recover() != nil {
+			data, err = nil, errFixturePanic
+		}
+	}()
+	return fn(c)
 }
 
 // codeOf returns the error code of an error envelope, "" otherwise.

@@ -141,3 +141,15 @@ func TestSetFixtureRefuses(t *testing.T) {
 		t.Errorf("SetFixture with an unencodable value succeeded")
 	}
 }
+
+func TestFixturePanic(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	sid := login(t, s, acctA)
+	s.HandleFunc("Crud/Read/Vendor.json", func(c *Call) (any, error) { panic("fixture bug") })
+	if got := post(t, s, "Crud/Read/Vendor.json", callForm(acctA, sid, "")).code(); got != CodeSystemError {
+		t.Errorf("panicking fixture: %q, want %s", got, CodeSystemError)
+	}
+	if e := lastEntry(t, s); e.Note != "fixture function panicked" {
+		t.Errorf("note = %q", e.Note)
+	}
+}

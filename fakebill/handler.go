@@ -105,7 +105,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if x.entry.Time.IsZero() {
 			x.entry.Time = s.clock.Now().UTC()
 		}
-		s.journal.add(&x.entry)
+		if err := s.journal.add(&x.entry); err != nil && s.opts.Logger != nil {
+			s.opts.Logger.Error("journal file sink failed; it gets no more entries", slog.Any("error", err))
+		}
 	}
 	s.logRequest(r, x, rawPath, isControl, time.Since(start))
 }

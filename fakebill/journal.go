@@ -80,8 +80,9 @@ func (j *journal) init(size int, w io.Writer) {
 func (j *journal) nextSeq() int64 { return j.seq.Add(1) }
 
 // add numbers e on completion, stores it, writes it to the sink and wakes
-// waiters.
-func (j *journal) add(e *Entry) {
+// waiters. It returns the sink's error the first time the sink fails;
+// the sink is not written again after that.
+func (j *journal) add(e *Entry) (sinkErr error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.done++
@@ -99,9 +100,11 @@ func (j *journal) add(e *Entry) {
 	if j.w != nil && j.werr == nil {
 		b, _ := json.Marshal(e)
 		_, j.werr = j.w.Write(append(b, '\n'))
+		sinkErr = j.werr
 	}
 	close(j.notify)
 	j.notify = make(chan struct{})
+	return sinkErr
 }
 
 // since returns the entries with Seq > since in Seq order, and the channel
@@ -130,12 +133,6 @@ func (j *journal) size() (int, int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return len(j.ring), j.dropped
-}
-
-func (j *journal) sinkErr() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	return j.werr
 }
 
 // Journal returns the entries with Seq greater than since, in Seq order,

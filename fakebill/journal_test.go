@@ -7,6 +7,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -194,5 +196,34 @@ func TestControlRequestsNotJournaled(t *testing.T) {
 	}
 	if got, _ := s.Journal(0); len(got) != 0 {
 		t.Errorf("control requests journaled: %v", got)
+	}
+}
+
+// failingWriter fails every write after the first.
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	w.n++
+	if w.n > 1 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+func TestJournalSinkFailure(t *testing.T) {
+	var logs syncBuffer
+	w := &failingWriter{}
+	s, _ := newTestServer(t, Options{JournalWriter: w, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	for range 4 {
+		post(t, s, "GetSessionInfo.json", nil)
+	}
+	if got := strings.Count(logs.String(), "journal file sink failed"); got != 1 {
+		t.Errorf("sink failure logged %d times, want once:\n%s", got, logs.String())
+	}
+	if w.n != 2 {
+		t.Errorf("sink written %d times, want 2 (none after the failure)", w.n)
+	}
+	if got, _ := s.Journal(0); len(got) != 4 {
+		t.Errorf("in-memory journal has %d entries, want 4", len(got))
 	}
 }
