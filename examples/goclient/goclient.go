@@ -238,24 +238,31 @@ func (c *Client) login(f *loginFlight) {
 	}
 
 	c.mu.Lock()
+	orphan := ""
 	if err == nil && !c.closed {
 		c.gen++
 		c.session = session
 		f.session, f.gen = session, c.gen
 	} else if err == nil {
-		err = ErrClosed
+		orphan, err = session, ErrClosed
 	}
 	f.err = err
 	c.flight = nil
 	gen := c.gen
 	c.mu.Unlock()
-	close(f.done)
+	if orphan != "" {
+		// Close ran while we logged in: end the session nobody will use.
+		c.post(ctx, "Logout.json", url.Values{"devKey": {c.cfg.DevKey}, "sessionId": {orphan}})
+	}
 
+	// Log before waking the waiters: once they return, the caller may
+	// reuse or close the writer.
 	if err != nil {
 		c.logf("login failed: %v", err)
-		return
+	} else {
+		c.logf("logged in (login #%d)", gen)
 	}
-	c.logf("logged in (login #%d)", gen)
+	close(f.done)
 }
 
 // drop forgets the session of generation gen. A failure seen on an older
