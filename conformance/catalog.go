@@ -63,7 +63,7 @@ var catalog = []check{
 	{
 		Check: Check{
 			ID: "relogin-after-idle-expiry", Level: MUST,
-			Reason: "after 35 (and 40) idle minutes the next call succeeds with at most one new login and at most one BDC_1109",
+			Reason: "after 35 (and 40) idle minutes the next call succeeds after exactly one new login, with at most one BDC_1109 (refreshing at 34 idle minutes is fine)",
 			Source: srcLoginBest + "; " + srcAuth,
 		},
 		run: checkReloginAfterIdleExpiry,

@@ -192,8 +192,8 @@ func checkLoginOnce(r *runner) {
 	}
 }
 
-// afterIdle idles for d and judges the next call: it must succeed with at
-// most one new login and at most one BDC_1109 since the previous call.
+// afterIdle idles for d and judges the next call: it must succeed with
+// exactly one new login and at most one BDC_1109 since the previous call.
 func (r *runner) afterIdle(d time.Duration, data, want any) {
 	from := r.lastSeq()
 	r.advance(d)
@@ -210,8 +210,10 @@ func (r *runner) afterIdle(d time.Duration, data, want any) {
 		r.failf("%s", r.diff(ideal, es))
 		return
 	}
-	if n := count(es, isLogin); n > 1 {
-		r.failf("%s the call needed %d new logins, want at most 1\n%s", what, n, r.show(es))
+	// Exactly one: none would mean the session never expired, so the
+	// scenario (or a client pinging while idle) tested nothing.
+	if n := count(es, isLogin); n != 1 {
+		r.failf("%s the call needed %d new logins, want exactly 1\n%s", what, n, r.show(es))
 	}
 	if n := count(es, codeIs(fakebill.CodeSessionInvalid)); n > 1 {
 		r.failf("%s the call met BDC_1109 %d times, want at most 1\n%s", what, n, r.show(es))

@@ -181,7 +181,7 @@ func (r *runner) setup() error {
 	if r.ck.before != nil {
 		r.ck.before(r)
 	}
-	client, err := r.subject.New(r.env)
+	client, err := r.newClient()
 	switch {
 	case err != nil && r.ck.before != nil:
 		// The check made the first login fail, and this client logs in
@@ -198,9 +198,19 @@ func (r *runner) setup() error {
 	return nil
 }
 
+// newClient calls Subject.New, turning a panic into an error.
+func (r *runner) newClient() (c Client, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panicked: %v", p)
+		}
+	}()
+	return r.subject.New(r.env)
+}
+
 // rebuild builds the client again after New failed on purpose.
 func (r *runner) rebuild() bool {
-	client, err := r.subject.New(r.env)
+	client, err := r.newClient()
 	if err != nil || client == nil {
 		r.failf("Subject.New failed again once logins were accepted: %v", err)
 		return false
