@@ -159,3 +159,42 @@ func TestDetailsAreRedacted(t *testing.T) {
 		}
 	}
 }
+
+// problemClient is the reference client plus problems it saw outside
+// its calls, as an adapter reports a crash or a refused proxy request.
+type problemClient struct {
+	conformance.Client
+	problems []string
+}
+
+func (c problemClient) Problems() []string { return c.problems }
+
+func TestProblemsAndPanicsFailTheCheck(t *testing.T) {
+	ref := referenceSubject()
+	tests := []struct {
+		name string
+		new  func(env conformance.Env) (conformance.Client, error)
+		want string
+	}{
+		{"problem reported", func(env conformance.Env) (conformance.Client, error) {
+			c, err := ref.New(env)
+			return problemClient{c, []string{"tried to reach 203.0.113.7:443"}}, err
+		}, "the client reported a problem: tried to reach 203.0.113.7:443"},
+		{"New panics", func(conformance.Env) (conformance.Client, error) { panic("boom") }, "setup: Subject.New: panicked: boom"},
+		{"New fails", func(conformance.Env) (conformance.Client, error) { return nil, errors.New("no config") }, "setup: Subject.New: no config"},
+		{"New returns nil", func(conformance.Env) (conformance.Client, error) { return nil, nil }, "nil Client"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := ref
+			s.New = tt.new
+			res, err := conformance.Evaluate(context.Background(), s, &conformance.Options{Only: []string{"login-once"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res[0]; got.Status != conformance.Fail || !strings.Contains(strings.Join(got.Details, "\n"), tt.want) {
+				t.Errorf("result = %s %q, want fail with %q", got.Status, got.Details, tt.want)
+			}
+		})
+	}
+}
