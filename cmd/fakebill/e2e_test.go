@@ -149,17 +149,22 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("?sessionId= = %d %q, want 400 FAKEBILL_SECRET_IN_URL", r.HTTPStatus, r.code())
 	}
 
-	// The health command agrees the server is up.
-	health := exec.Command(fakebillBinary(t), "health", "-url", s.root)
-	health.Env = []string{"PATH=" + os.Getenv("PATH")}
-	if out, err := health.CombinedOutput(); err != nil {
-		t.Errorf("fakebill health: %v\n%s", err, out)
+	// The health command agrees the server is up, given its URL or, as in
+	// a container, its address in FAKEBILL_ADDR.
+	if code, out := runHealthCmd(t, "-url", s.root); code != 0 {
+		t.Errorf("fakebill health -url %s = %d, want 0\n%s", s.root, code, out)
+	}
+	if code, out := runHealthCmd(t, "FAKEBILL_ADDR="+u.Host); code != 0 {
+		t.Errorf("FAKEBILL_ADDR=%s fakebill health = %d, want 0\n%s", u.Host, code, out)
 	}
 
 	// SIGTERM shuts it down cleanly.
 	s.client.CloseIdleConnections()
 	if err := p.signal(t, syscall.SIGTERM); err != nil {
 		t.Errorf("exit after SIGTERM: %v, want status 0; stderr:\n%s", err, p.stderr.String())
+	}
+	if code, _ := runHealthCmd(t, "-url", s.root); code != 1 {
+		t.Errorf("fakebill health after shutdown = %d, want 1", code)
 	}
 	if got, want := nonEmptyLines(p.stdout.String()), []string{
 		"fakebill: serving " + base,
@@ -195,11 +200,16 @@ func TestEndToEndTLS(t *testing.T) {
 		t.Errorf("GetSessionInfo over https = %s %s, want success", r.Message, r.Data)
 	}
 
-	// health speaks https and skips verification.
-	health := exec.Command(fakebillBinary(t), "health", "-url", s.root)
-	health.Env = []string{"PATH=" + os.Getenv("PATH")}
-	if out, err := health.CombinedOutput(); err != nil {
-		t.Errorf("fakebill health over https: %v\n%s", err, out)
+	// health speaks https, from the URL or from FAKEBILL_TLS, and skips
+	// verification.
+	if code, out := runHealthCmd(t, "-url", s.root); code != 0 {
+		t.Errorf("fakebill health -url %s = %d, want 0\n%s", s.root, code, out)
+	}
+	if code, out := runHealthCmd(t, "FAKEBILL_ADDR="+u.Host, "FAKEBILL_TLS=true"); code != 0 {
+		t.Errorf("FAKEBILL_ADDR=%s FAKEBILL_TLS=true fakebill health = %d, want 0\n%s", u.Host, code, out)
+	}
+	if code, _ := runHealthCmd(t, "FAKEBILL_ADDR="+u.Host); code != 1 {
+		t.Errorf("plain-http health against an https server = %d, want 1", code)
 	}
 
 	s.client.CloseIdleConnections()
@@ -224,4 +234,29 @@ func TestEndToEndBadEnvironment(t *testing.T) {
 	if want := `fakebill: invalid FAKEBILL_IDLE_TIMEOUT="forever": want a duration such as 35m`; strings.TrimSpace(stderr.String()) != want {
 		t.Errorf("stderr = %q, want %q", stderr.String(), want)
 	}
+}
+
+// runHealthCmd runs "fakebill health"; arguments of the form NAME=VALUE
+// go to its environment, the rest to its command line.
+func runHealthCmd(t *testing.T, args ...string) (code int, output string) {
+	t.Helper()
+	cmd := exec.Command(fakebillBinary(t), "health")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for _, a := range args {
+		if strings.HasPrefix(a, "FAKEBILL_") {
+			cmd.Env = append(cmd.Env, a)
+		} else {
+			cmd.Args = append(cmd.Args, a)
+		}
+	}
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &exit):
+		return exit.ExitCode(), string(out)
+	}
+	t.Fatalf("fakebill health: %v", err)
+	return -1, ""
 }
