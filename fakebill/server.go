@@ -60,13 +60,12 @@ func NewServer(opts Options) (*Server, error) {
 	if err := s.setAccounts(opts.Accounts); err != nil {
 		return nil, err
 	}
-	switch c := s.clock.(type) {
+	switch s.clock.(type) {
 	case *OffsetClock:
 		s.clockMode = clockReal
 	case *ManualClock:
 		s.clockMode = clockManual
 	default:
-		_ = c
 		s.clockMode = clockInjected
 	}
 	s.start = s.clock.Now()
