@@ -131,7 +131,9 @@ func newCredentials() credentials {
 		pw[minPrefix+randomIndex(len(pw)-minPrefix)] = pwSpecial[randomIndex(len(pwSpecial))]
 	}
 	return credentials{
-		userName: "u" + randomString(12, lowerAlnum) + "@example.com",
+		// Random from the first character, so that a 5-character prefix
+		// is as unlikely in ordinary output as any other.
+		userName: randomString(13, lowerAlnum) + "@example.com",
 		password: string(pw),
 		orgID:    "008" + randomString(17, alnum),
 		devKey:   randomString(24, alnum),
