@@ -25,9 +25,15 @@ seen=() # every session id this client held, for redaction
 errfile=$(mktemp) || exit 1
 trap 'rm -f "$errfile"' EXIT
 
-# urlencode S: REPLY is S percent-encoded for a form body.
+# urlencode S: REPLY is S percent-encoded for a form body. Long values
+# (a call's data) go through od, since a bash loop over them is quadratic;
+# every byte is then encoded, which decodes the same.
 urlencode() {
 	local s=$1 out="" c i
+	if ((${#s} > 256)); then
+		REPLY=$(printf '%s' "$s" | od -An -v -tx1 | tr -d ' \n' | sed 's/../%&/g')
+		return
+	fi
 	for ((i = 0; i < ${#s}; i++)); do
 		c=${s:i:1}
 		case $c in
@@ -73,49 +79,51 @@ log() {
 	printf 'billclient.sh: %s\n' "$REPLY" >&2
 }
 
-# json_get JSON KEY: REPLY is the raw JSON text of the top-level member KEY
-# of the object JSON; returns 1 if there is none. Strings are skipped whole,
-# so braces and commas inside them do not confuse the scan.
-json_get() {
-	local s=$1 want=$2 depth=0 i=0 n=${#1} c key="" state=key start=-1
-	local re_str='^"(([^"\\]|\\.)*)"' re_run='^[^]["{}:,]+'
-	while ((i < n)); do
-		c=${s:i:1}
-		case $c in
-		'"')
-			[[ ${s:i} =~ $re_str ]] || return 1
-			if ((depth == 1)) && [[ $state == key ]]; then
-				key=${BASH_REMATCH[1]}
-				state=colon
-			fi
-			((i += ${#BASH_REMATCH[0]}))
-			continue
+# json_members JSON: fill the associative array M with the raw JSON text
+# of each top-level member of the object JSON; return 1 if JSON is not an
+# object. Escaped quotes and backslashes are set aside first, so that sed
+# can cut the text into tokens (strings whole, one structural character
+# each) in one linear pass; the tokens are then walked once, keeping depth.
+declare -A M
+json_members() {
+	local s=$1 tok depth=0 key="" state=start value=""
+	local -a toks
+	M=()
+	s=${s//\\\\/$'\001'}
+	s=${s//\\\"/$'\002'}
+	mapfile -t toks < <(printf '%s\n' "$s" | sed -E 's/("[^"]*"|[][{}:,])/\n&\n/g')
+	for tok in "${toks[@]}"; do
+		[[ -n ${tok//[[:space:]]/} ]] || { [[ $state == value ]] && value+=$tok; continue; }
+		case $state in
+		start)
+			[[ $tok == '{' ]] || return 1
+			depth=1 state=key
 			;;
-		'{' | '[') ((depth++)) ;;
-		'}' | ']' | ',')
-			if ((depth == 1)) && [[ $state == value && $key == "$want" ]]; then
-				REPLY=${s:start:i-start}
-				REPLY=${REPLY#"${REPLY%%[![:space:]]*}"}
-				REPLY=${REPLY%"${REPLY##*[![:space:]]}"}
-				return 0
-			fi
-			[[ $c == ',' ]] && ((depth == 1)) && state=key
-			[[ $c != ',' ]] && ((depth--))
+		key)
+			[[ $tok == '}' ]] && return 0
+			[[ $tok == \"*\" ]] || return 1
+			key=${tok:1:${#tok}-2} state=colon
 			;;
-		':')
-			if ((depth == 1)) && [[ $state == colon ]]; then
-				state=value
-				start=$((i + 1))
-			fi
+		colon)
+			[[ $tok == : ]] || return 1
+			state=value value=""
 			;;
-		*)
-			if [[ ${s:i} =~ $re_run ]]; then
-				((i += ${#BASH_REMATCH[0]}))
+		value)
+			if ((depth == 1)) && [[ $tok == , || $tok == '}' ]]; then
+				value=${value#"${value%%[![:space:]]*}"}
+				value=${value%"${value##*[![:space:]]}"}
+				value=${value//$'\001'/\\\\}
+				M[$key]=${value//$'\002'/\\\"}
+				[[ $tok == , ]] && state=key || return 0
 				continue
 			fi
+			case $tok in
+			'{' | '[') ((depth++)) ;;
+			'}' | ']') ((depth--)) ;;
+			esac
+			value+=$tok
 			;;
 		esac
-		((i++))
 	done
 	return 1
 }
@@ -126,10 +134,10 @@ json_string() {
 	local s=$1
 	[[ $s == \"*\" ]] || return 1
 	s=${s:1:${#s}-2}
+	s=${s//\\\\/$'\001'}
 	s=${s//\\\//\/}
 	s=${s//\\\"/\"}
-	s=${s//\\\\/\\}
-	REPLY=$s
+	REPLY=${s//$'\001'/\\}
 }
 
 # Error of the last failed request: code, kind, and message, each ready to
@@ -169,21 +177,21 @@ post() {
 	status=${out##*$'\n'}
 	body=${out%$'\n'*}
 	body=${body//[$'\r\n']/ } # JSON strings hold no raw newlines
-	if ! json_get "$body" response_status; then
+	if ! json_members "$body" || [[ ! -v M[response_status] ]]; then
 		json_escape "$path: HTTP $status without an API answer"
 		fail "" transport "$REPLY"
 		return 1
 	fi
-	raw=$REPLY
-	json_get "$body" response_data || REPLY=null
-	if [[ $raw == 0 ]]; then
-		DATA=$REPLY
+	if [[ ${M[response_status]} == 0 ]]; then
+		DATA=${M[response_data]-null}
 		return 0
 	fi
-	body=$REPLY
 	code="" msg=""
-	json_get "$body" error_code && json_string "$REPLY" && code=$REPLY
-	json_get "$body" error_message && [[ $REPLY == \"*\" ]] && msg=${REPLY:1:${#REPLY}-2}
+	if json_members "${M[response_data]-}"; then
+		json_string "${M[error_code]-}" && code=$REPLY
+		raw=${M[error_message]-}
+		[[ $raw == \"*\" ]] && msg=${raw:1:${#raw}-2}
+	fi
 	kind_of "$code"
 	fail "$code" "$REPLY" "$msg"
 	return 1
@@ -200,7 +208,7 @@ login() {
 	urlencode "$devkey"
 	form+="&devKey=$REPLY"
 	post Login.json "$form" || return 1
-	if ! json_get "$DATA" sessionId || ! json_string "$REPLY" || [[ -z $REPLY ]]; then
+	if ! json_members "$DATA" || ! json_string "${M[sessionId]-}" || [[ -z $REPLY ]]; then
 		fail "" auth "Login.json: answer has no sessionId"
 		return 1
 	fi
@@ -250,21 +258,21 @@ logout() {
 # The protocol loop.
 while IFS= read -r line || [[ -n $line ]]; do
 	[[ -n ${line//[[:space:]]/} ]] || continue
-	id=null
-	json_get "$line" id && id=$REPLY
 	op="" path="" data=""
-	json_get "$line" op && json_string "$REPLY" && op=$REPLY
+	json_members "$line" || M=()
+	id=${M[id]-null}
+	json_string "${M[op]-}" && op=$REPLY
 	case $op in
 	hello)
-		if json_get "$line" protocol && [[ $REPLY == 1 ]]; then
+		if [[ ${M[protocol]-} == 1 ]]; then
 			printf '{"id":%s,"ok":true,"protocol":1,"api":"v2","concurrent":false,"close":true}\n' "$id"
 		else
 			printf '{"id":%s,"ok":false,"error":{"code":"","kind":"other","message":"unsupported protocol version"}}\n' "$id"
 		fi
 		;;
 	call)
-		json_get "$line" path && json_string "$REPLY" && path=$REPLY
-		json_get "$line" data && data=$REPLY
+		json_string "${M[path]-}" && path=$REPLY
+		data=${M[data]-}
 		if api_call "$path" "$data"; then
 			printf '{"id":%s,"ok":true,"result":%s}\n' "$id" "$DATA"
 		else
