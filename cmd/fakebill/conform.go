@@ -179,7 +179,9 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 
-	opts := &conformance.Options{Only: ids(c.only), Skip: ids(c.skip), CallTimeout: c.timeout}
+	// The runner waits a little longer than the adapter does, so that a
+	// hang is reported as the adapter's (and the process killed) first.
+	opts := &conformance.Options{Only: ids(c.only), Skip: ids(c.skip), CallTimeout: c.timeout + time.Second}
 	results, err := evaluate(ctx, a.Subject(ctx, caps), opts, c.timeout)
 	if err != nil {
 		fmt.Fprintf(stderr, "fakebill conform: %v\n", err)

@@ -26,6 +26,7 @@
 //	            call answers {"pid": child's pid}
 //	leaky-log   good, but logs its password and a devKey prefix to stderr
 //	no-relogin  a naive client that logs in once and never again
+//	no-logout   good, but announces close:true and never logs out
 //
 // An extra argument after the mode names a file to which the adapter
 // appends its credentials, one per line, so that a test can scan reports
@@ -109,7 +110,7 @@ func Main(mode string, args []string, in io.Reader, out, errOut io.Writer) int {
 	}
 	a := &adapter{mode: mode, out: out, errOut: errOut}
 	switch mode {
-	case "good", "sequential", "nonjson", "unknown-id", "proxy", "leaky-log", "no-exit", "bad-exit", "crash", "hang", "huge":
+	case "good", "sequential", "no-logout", "nonjson", "unknown-id", "proxy", "leaky-log", "no-exit", "bad-exit", "crash", "hang", "huge":
 		c, err := goclient.New(goclient.Config{
 			BaseURL: os.Getenv("FAKEBILL_URL"), UserName: os.Getenv("FAKEBILL_USER_NAME"),
 			Password: os.Getenv("FAKEBILL_PASSWORD"), OrgID: os.Getenv("FAKEBILL_ORG_ID"),
@@ -156,7 +157,7 @@ func (a *adapter) run(in io.Reader) int {
 			go func() { defer wg.Done(); a.call(req) }()
 		case "close":
 			wg.Wait()
-			if a.client != nil {
+			if a.client != nil && a.mode != "no-logout" {
 				a.client.Close()
 			}
 			a.write(map[string]any{"id": req.ID, "ok": true})
