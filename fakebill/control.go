@@ -29,10 +29,10 @@ const maxWait = 5 * time.Minute
 func (s *Server) newControl() http.Handler {
 	r := mux.NewRouter().SkipClean(true)
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusNotFound, "no such control route")
+		s.writeError(w, http.StatusNotFound, "no such control route")
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		writeError(w, http.StatusMethodNotAllowed, "method not allowed on this control route")
+		s.writeError(w, http.StatusMethodNotAllowed, "method not allowed on this control route")
 	})
 	// Full paths on one router: a subrouter would answer a wrong method
 	// with 404 instead of 405.
@@ -64,19 +64,27 @@ func (s *Server) newControl() http.Handler {
 func (s *Server) guard(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.opts.AdminDisabled {
-			writeError(w, http.StatusNotFound, "control API disabled")
+			s.writeError(w, http.StatusNotFound, "control API disabled")
 			return
 		}
 		if tok := s.opts.AdminToken; tok != "" {
-			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(tok)) != 1 {
+			if subtle.ConstantTimeCompare([]byte(bearer(r)), []byte(tok)) != 1 {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="fakebill"`)
-				writeError(w, http.StatusUnauthorized, "control API needs a bearer token")
+				s.writeError(w, http.StatusUnauthorized, "control API needs a bearer token")
 				return
 			}
 		}
 		h(w, r)
 	})
+}
+
+// bearer returns the request's bearer token, "" if none.
+func bearer(r *http.Request) string {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(tok)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -91,9 +99,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
+// writeError answers {"error": msg}, with any secret the client sent
+// (an unknown field's name, a path) redacted from msg.
+func (s *Server) writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": s.detector.Redact(msg)})
 }
+
+// Errors of readJSON.
+var (
+	errEmptyBody    = errors.New("empty request body: JSON expected")
+	errBodyTooLarge = errors.New("request body too large")
+)
 
 // readJSON decodes the request body into v, refusing unknown fields,
 // trailing data and an empty body.
@@ -105,7 +121,7 @@ func readJSON(r *http.Request, v any) error {
 	case len(body) > maxControlBody:
 		return errBodyTooLarge
 	case len(bytes.TrimSpace(body)) == 0:
-		return errors.New("empty request body: JSON expected")
+		return errEmptyBody
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -116,6 +132,15 @@ func readJSON(r *http.Request, v any) error {
 		return errors.New("bad JSON: data after the object")
 	}
 	return nil
+}
+
+// badBody answers a request whose JSON body readJSON refused.
+func (s *Server) badBody(w http.ResponseWriter, err error) {
+	status := http.StatusBadRequest
+	if errors.Is(err, errBodyTooLarge) {
+		status = http.StatusRequestEntityTooLarge
+	}
+	s.writeError(w, status, err.Error())
 }
 
 func (s *Server) health(w http.ResponseWriter, _ *http.Request) {
@@ -141,12 +166,12 @@ func (s *Server) advanceClock(w http.ResponseWriter, r *http.Request) {
 		By string `json:"by"`
 	}
 	if err := readJSON(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.badBody(w, err)
 		return
 	}
 	d, err := time.ParseDuration(req.By)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, `by: want a Go duration such as "35m"`)
+		s.writeError(w, http.StatusBadRequest, `by: want a Go duration such as "35m"`)
 		return
 	}
 	s.clockErr(w, s.Advance(d))
@@ -157,12 +182,12 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request) {
 		Now string `json:"now"`
 	}
 	if err := readJSON(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.badBody(w, err)
 		return
 	}
 	t, err := time.Parse(time.RFC3339Nano, req.Now)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "now: want an RFC 3339 time")
+		s.writeError(w, http.StatusBadRequest, "now: want an RFC 3339 time")
 		return
 	}
 	s.clockErr(w, s.SetNow(t))
@@ -172,9 +197,9 @@ func (s *Server) setClock(w http.ResponseWriter, r *http.Request) {
 func (s *Server) clockErr(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, ErrClockNotMovable):
-		writeError(w, http.StatusConflict, "the server's clock is injected and cannot be moved")
+		s.writeError(w, http.StatusConflict, "the server's clock is injected and cannot be moved")
 	case errors.Is(err, ErrClockBackwards):
-		writeError(w, http.StatusBadRequest, "the clock cannot go backwards")
+		s.writeError(w, http.StatusBadRequest, "the clock cannot go backwards")
 	default:
 		writeJSON(w, http.StatusOK, s.clockState())
 	}
@@ -185,7 +210,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "limit: want a non-negative integer")
+			s.writeError(w, http.StatusBadRequest, "limit: want a non-negative integer")
 			return
 		}
 		limit = n
@@ -201,7 +226,7 @@ func (s *Server) endSessions(w http.ResponseWriter, r *http.Request) {
 		All        bool   `json:"all"`
 	}
 	if err := readJSON(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.badBody(w, err)
 		return
 	}
 	set := 0
@@ -211,14 +236,14 @@ func (s *Server) endSessions(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if set != 1 {
-		writeError(w, http.StatusBadRequest, `give exactly one of "session", "account", "account_org", "all":true`)
+		s.writeError(w, http.StatusBadRequest, `give exactly one of "session", "account", "account_org", "all":true`)
 		return
 	}
 	var ended int
 	switch {
 	case req.Session != "":
 		if _, ok := parseLabel(req.Session, "session"); !ok {
-			writeError(w, http.StatusBadRequest, `session: want a label such as "session#3"`)
+			s.writeError(w, http.StatusBadRequest, `session: want a label such as "session#3"`)
 			return
 		}
 		if s.EndSession(req.Session) {
@@ -226,7 +251,7 @@ func (s *Server) endSessions(w http.ResponseWriter, r *http.Request) {
 		}
 	case req.Account != "":
 		if _, ok := parseLabel(req.Account, "account"); !ok {
-			writeError(w, http.StatusBadRequest, `account: want a label such as "account#1"`)
+			s.writeError(w, http.StatusBadRequest, `account: want a label such as "account#1"`)
 			return
 		}
 		ended = s.EndAccount(req.Account)
@@ -249,7 +274,7 @@ func (s *Server) getJournal(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("since"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, "since: want a non-negative integer")
+			s.writeError(w, http.StatusBadRequest, "since: want a non-negative integer")
 			return
 		}
 		since = n
@@ -258,7 +283,7 @@ func (s *Server) getJournal(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("wait"); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 {
-			writeError(w, http.StatusBadRequest, `wait: want a Go duration such as "5s"`)
+			s.writeError(w, http.StatusBadRequest, `wait: want a Go duration such as "5s"`)
 			return
 		}
 		wait = min(d, maxWait)
@@ -302,7 +327,7 @@ func (s *Server) getFaults(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) postFault(w http.ResponseWriter, r *http.Request) {
 	var f Fault
 	if err := readJSON(r, &f); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.badBody(w, err)
 		return
 	}
 	if err := s.AddFault(f); err != nil {
@@ -310,7 +335,7 @@ func (s *Server) postFault(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrClockNotMovable) {
 			status = http.StatusConflict
 		}
-		writeError(w, status, strings.TrimPrefix(err.Error(), "fakebill: "))
+		s.writeError(w, status, strings.TrimPrefix(err.Error(), "fakebill: "))
 		return
 	}
 	s.getFaults(w, r)
@@ -331,15 +356,15 @@ func (s *Server) postFixture(w http.ResponseWriter, r *http.Request) {
 		ResponseData json.RawMessage `json:"response_data"`
 	}
 	if err := readJSON(r, &req); err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+		s.badBody(w, err)
 		return
 	}
 	if req.Path == "" || req.ResponseData == nil {
-		writeError(w, http.StatusBadRequest, `want "path" and "response_data"`)
+		s.writeError(w, http.StatusBadRequest, `want "path" and "response_data"`)
 		return
 	}
 	if err := s.SetFixture(req.Path, req.ResponseData); err != nil {
-		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "fakebill: "))
+		s.writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "fakebill: "))
 		return
 	}
 	writeJSON(w, http.StatusOK, s.Fixtures())
@@ -361,7 +386,7 @@ func (s *Server) getStats(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) getCert(w http.ResponseWriter, _ *http.Request) {
 	if len(s.opts.CertPEM) == 0 {
-		writeError(w, http.StatusNotFound, "the server is not serving TLS")
+		s.writeError(w, http.StatusNotFound, "the server is not serving TLS")
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-pem-file")
@@ -370,12 +395,10 @@ func (s *Server) getCert(w http.ResponseWriter, _ *http.Request) {
 
 func (s *Server) postReset(w http.ResponseWriter, r *http.Request) {
 	// The body is optional; if present it must be an empty object.
-	if r.ContentLength != 0 {
-		var req struct{}
-		if err := readJSON(r, &req); err != nil && !strings.HasPrefix(err.Error(), "empty") {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
+	var req struct{}
+	if err := readJSON(r, &req); err != nil && err != errEmptyBody {
+		s.badBody(w, err)
+		return
 	}
 	s.Reset()
 	writeJSON(w, http.StatusOK, s.clockState())

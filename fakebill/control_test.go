@@ -387,3 +387,54 @@ func TestControlUnknownRoute(t *testing.T) {
 		}
 	}
 }
+
+func TestControlErrorsRedacted(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	sid := login(t, s, acctA)
+	tests := []struct{ path, body string }{
+		{"/sessions/end", `{"` + sid + `":1}`},
+		{"/faults", `{"match":{"path":"*"},"reply":{"code":"` + acctA.Password + `"}}`},
+		{"/fixtures", `{"path":"a//` + acctA.DevKey + `","response_data":1}`},
+		{"/clock/advance", `{"` + acctA.UserName + `":"1s"}`},
+	}
+	for _, tt := range tests {
+		code, body := ctl(t, s, "POST", tt.path, tt.body)
+		if code != 400 {
+			t.Errorf("POST %s = %d, want 400", tt.path, code)
+		}
+		for _, sec := range []string{sid, acctA.Password, acctA.DevKey, acctA.UserName} {
+			if strings.Contains(body, sec) {
+				t.Errorf("POST %s: error %s echoes a secret", tt.path, body)
+			}
+		}
+		if !strings.Contains(body, "[REDACTED:") {
+			t.Errorf("POST %s: error %s, want the echoed secret redacted", tt.path, body)
+		}
+	}
+}
+
+func TestControlBodies(t *testing.T) {
+	s, _ := newTestServer(t, Options{AdminToken: "tok-123456"})
+	auth := func(v string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("Authorization", v) }
+	}
+	if code, _ := ctl(t, s, "GET", "/clock", "", auth("bearer tok-123456")); code != 200 {
+		t.Errorf("lower-case bearer scheme: %d, want 200", code)
+	}
+	if code, _ := ctl(t, s, "GET", "/clock", "", auth("Basic tok-123456")); code != 401 {
+		t.Errorf("Basic scheme: %d, want 401", code)
+	}
+	big := `{"by":"` + strings.Repeat("1", maxControlBody) + `"}`
+	if code, _ := ctl(t, s, "POST", "/clock/advance", big, auth("Bearer tok-123456")); code != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversize control body: %d, want 413", code)
+	}
+	if code, _ := ctl(t, s, "POST", "/clock/advance", `{"by":"1s"} {"by":"1s"}`, auth("Bearer tok-123456")); code != 400 {
+		t.Errorf("two JSON objects: %d, want 400", code)
+	}
+	r := httptest.NewRequest("POST", "/_fakebill/reset", strings.NewReader(""))
+	r.ContentLength = -1
+	r.Header.Set("Authorization", "Bearer tok-123456")
+	if a := serve(t, s, r); a.Status != 200 {
+		t.Errorf("reset with an empty chunked body: %d %s", a.Status, a.Body)
+	}
+}

@@ -3,7 +3,6 @@ package fakebill
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -173,6 +172,3 @@ func (s *Server) writeRaw(x *exchange, status int, contentType string, b []byte)
 func clearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, &http.Cookie{Name: "sid", Value: "", Path: "/", MaxAge: -1})
 }
-
-// errBodyTooLarge is returned by the control API's JSON reader.
-var errBodyTooLarge = errors.New("request body too large")
