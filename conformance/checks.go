@@ -206,8 +206,8 @@ func (r *runner) afterIdle(d time.Duration, data, want any) {
 		{method: "POST", op: readOp, session: "session#2", via: v, answer: "ok"},
 	}
 	what := fmt.Sprintf("after %v idle", d)
-	if !r.requireResult(what, o, want) {
-		r.failf("%s", r.diff(ideal, es))
+	if p := resultProblem(o, want); p != "" {
+		r.failf("%s: %s\n%s", what, p, r.diff(ideal, es))
 		return
 	}
 	// Exactly one: none would mean the session never expired, so the
@@ -245,8 +245,8 @@ func checkReloginAfterServerEnded(r *runner) {
 		{method: "POST", op: "Login", answer: "ok", session: "session#2"},
 		{method: "POST", op: readOp, session: "session#2", via: v, answer: "ok"},
 	}
-	if !r.requireResult("after the server ended the session at minute 1", o, want) {
-		r.failf("%s", r.diff(ideal, es))
+	if p := resultProblem(o, want); p != "" {
+		r.failf("after the server ended the session at minute 1: %s\n%s", p, r.diff(ideal, es))
 		return
 	}
 	if n := count(es, isLogin); n != 1 {
@@ -281,8 +281,8 @@ func checkReplaySameRequest(r *runner) {
 		{method: "POST", op: "Login", answer: "ok", session: "session#2"},
 		{method: "POST", op: createOp, session: "session#2", via: v, answer: "ok"},
 	}
-	if !r.requireResult("a create call after the session expired", o, map[string]any{"entity": "Vendor", "id": id}) {
-		r.failf("%s", r.diff(ideal, es))
+	if p := resultProblem(o, map[string]any{"entity": "Vendor", "id": id}); p != "" {
+		r.failf("a create call after the session expired: %s\n%s", p, r.diff(ideal, es))
 		return
 	}
 	for _, e := range creates {

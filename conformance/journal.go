@@ -103,12 +103,17 @@ func answer(e fakebill.Entry) string {
 	return fmt.Sprintf("HTTP %d", e.Status)
 }
 
-// steps renders entries.
-func (r *runner) steps(es []fakebill.Entry) []string {
+// steps renders entries. Without extras, leaks and credentials sent are
+// left out: diffs then show only what the check judges.
+func (r *runner) steps(es []fakebill.Entry, extras bool) []string {
 	l := r.labeler()
 	out := make([]string, len(es))
 	for i, e := range es {
-		out[i] = l.step(e).String()
+		s := l.step(e)
+		if !extras {
+			s.extra = ""
+		}
+		out[i] = s.String()
 	}
 	return out
 }
@@ -125,7 +130,7 @@ func (r *runner) show(es []fakebill.Entry) string {
 		more = fmt.Sprintf("\n  … and %d more", len(es)-most)
 		es = es[:most]
 	}
-	return "  " + strings.Join(r.steps(es), "\n  ") + more
+	return "  " + strings.Join(r.steps(es, true), "\n  ") + more
 }
 
 // diff renders got against the sequence a conformant client would send,
@@ -135,7 +140,7 @@ func (r *runner) diff(want []step, es []fakebill.Entry) string {
 	for i, s := range want {
 		w[i] = s.String()
 	}
-	return "requests (-want +got):\n" + cmp.Diff(w, r.steps(es))
+	return "requests (-want +got):\n" + cmp.Diff(w, r.steps(es, false))
 }
 
 // via returns how this client sends its session ("" for the form field),
