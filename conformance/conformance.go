@@ -1,6 +1,22 @@
 // Package conformance checks that a Bill.com API client handles sessions
 // correctly: it logs in once, re-logs in and replays after expiry, and
 // never leaks a credential.
+//
+// Describe the client as a [Subject] and run the catalog from a test:
+//
+//	func TestConformance(t *testing.T) {
+//		conformance.Run(t, conformance.Subject{API: "v2", New: newMyClient}, nil)
+//	}
+//
+// Each check ([Checks] lists them; docs/CHECKS.md explains them) gets a
+// fresh fake Bill.com server on loopback, fresh random credentials and a
+// fresh client, and moves the fake's clock instead of waiting. [Evaluate]
+// returns the results for reports of one's own, [TestClient] the failures
+// as errors. The fakebill command's conform subcommand runs the same
+// catalog against clients in any language through an adapter process.
+//
+// The passive checks (those that need [CapPassive]) are judged from
+// recorded traffic by [Audit].
 package conformance
 
 import (
@@ -20,6 +36,8 @@ const CatalogVersion = "1"
 // Level is how binding a check is.
 type Level string
 
+// The levels. A failed MUST check fails a run; a failed SHOULD check
+// fails it only when the caller enforces SHOULD checks.
 const (
 	MUST   Level = "MUST"
 	SHOULD Level = "SHOULD"
@@ -28,6 +46,8 @@ const (
 // Capability is something a check needs from the client under test.
 type Capability string
 
+// The capabilities. A check whose capability the subject lacks is
+// skipped, never passed.
 const (
 	CapCalls      Capability = "calls"      // every check
 	CapConcurrent Capability = "concurrent" // concurrent Call
@@ -38,12 +58,12 @@ const (
 
 // Check describes one entry of the catalog.
 type Check struct {
-	ID      string       `json:"id"`
-	Level   Level        `json:"level"`
-	Reason  string       `json:"reason"`
-	Source  string       `json:"source"`
-	Needs   []Capability `json:"needs,omitempty"`
-	Aliases []string     `json:"aliases,omitempty"`
+	ID      string       `json:"id"`                // stable, kebab-case
+	Level   Level        `json:"level"`             // MUST or SHOULD
+	Reason  string       `json:"reason"`            // what a conformant client does
+	Source  string       `json:"source"`            // BILL's docs or an OWASP ASVS 5.0 requirement
+	Needs   []Capability `json:"needs,omitempty"`   // capabilities the check needs
+	Aliases []string     `json:"aliases,omitempty"` // former ids
 }
 
 // Env is what a client under test is given: where the fake is and the
@@ -74,7 +94,8 @@ type Subject struct {
 	Name string
 	// New builds a fresh client for env.
 	New func(env Env) (Client, error)
-	// API is "v2"; "v3" is reserved and refused as a setup error.
+	// API is "v2" (or "", meaning "v2"); "v3" is reserved and refused as
+	// a setup error.
 	API string
 	// Concurrent says Call is safe to use from several goroutines at once.
 	Concurrent bool
@@ -107,6 +128,8 @@ func (o *Options) callTimeout() time.Duration {
 // Status is a check's outcome.
 type Status string
 
+// The statuses. Evaluate reports pass, fail or skip; report writers mark
+// failures listed in a baseline as known.
 const (
 	Pass  Status = "pass"
 	Fail  Status = "fail"
