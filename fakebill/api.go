@@ -3,6 +3,7 @@ package fakebill
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/fakebill/toolkit/internal/session"
 )
@@ -13,43 +14,11 @@ var loginFields = []string{"userName", "password", "orgId"}
 
 // login runs steps 3 to 6 of Login.json.
 func (s *Server) login(x *exchange) {
-	devKey, ok := s.checkDevKey(x)
+	n, ok := s.loginAccount(x)
 	if !ok {
 		return
 	}
-	for _, f := range loginFields {
-		if x.form[f] == "" {
-			s.failParam(x, CodeMissingParameter, f)
-			return
-		}
-	}
-	userName, password, orgID := x.form["userName"], x.form["password"], x.form["orgId"]
-	if !s.knownOrg(orgID) && !wellFormedOrg(orgID) {
-		s.failParam(x, CodeInvalidParameter, "orgId", s.safeEcho(orgID))
-		return
-	}
-	mine := s.userAccounts(userName, password)
-	if len(mine) == 0 {
-		s.fail(x, http.StatusOK, CodeBadCredentials, "")
-		return
-	}
-	n := 0
-	for _, m := range mine {
-		if s.accounts[m-1].OrgID == orgID {
-			n = m
-		}
-	}
-	if n == 0 {
-		s.fail(x, http.StatusOK, CodeInvalidOrg, "")
-		return
-	}
 	acct := s.account(n)
-	x.entry.Account = accountLabel(n)
-	if devKey != acct.DevKey {
-		s.fail(x, http.StatusOK, CodeBadDevKey, "")
-		return
-	}
-
 	if s.opts.SingleSession {
 		s.sessions.EndAccount(n)
 	}
@@ -74,6 +43,43 @@ func (s *Server) login(x *exchange) {
 		APIEndPoint: s.endpoint(x.r),
 		UsersID:     acct.UsersID,
 	})
+}
+
+// loginAccount checks Login's credentials in the service's order and
+// returns the account they name, or answers the first failure.
+func (s *Server) loginAccount(x *exchange) (int, bool) {
+	devKey, ok := s.checkDevKey(x)
+	if !ok {
+		return 0, false
+	}
+	for _, f := range loginFields {
+		if x.form[f] == "" {
+			s.failParam(x, CodeMissingParameter, f)
+			return 0, false
+		}
+	}
+	userName, password, orgID := x.form["userName"], x.form["password"], x.form["orgId"]
+	if !s.knownOrg(orgID) && !wellFormedOrg(orgID) {
+		s.failParam(x, CodeInvalidParameter, "orgId", s.safeEcho(orgID))
+		return 0, false
+	}
+	mine := s.userAccounts(userName, password)
+	if len(mine) == 0 {
+		s.fail(x, http.StatusOK, CodeBadCredentials, "")
+		return 0, false
+	}
+	i := slices.IndexFunc(mine, func(n int) bool { return s.accounts[n-1].OrgID == orgID })
+	if i < 0 {
+		s.fail(x, http.StatusOK, CodeInvalidOrg, "")
+		return 0, false
+	}
+	n := mine[i]
+	x.entry.Account = accountLabel(n)
+	if devKey != s.account(n).DevKey {
+		s.fail(x, http.StatusOK, CodeBadDevKey, "")
+		return 0, false
+	}
+	return n, true
 }
 
 type loginAnswer struct {

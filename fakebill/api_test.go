@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -587,5 +589,55 @@ func TestZeroOptions(t *testing.T) {
 	sid := login(t, s, DemoAccount)
 	if got := post(t, s, "GetSessionInfo.json", callForm(DemoAccount, sid, "")).code(); got != "" {
 		t.Errorf("demo account call: %q", got)
+	}
+}
+
+// errReader fails every read.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+func TestUnreadableBody(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	r := httptest.NewRequest(http.MethodPost, "/api/v2/Login.json", errReader{})
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	ans := serve(t, s, r)
+	if ans.Status != http.StatusBadRequest || ans.code() != CodeRequestUnreadable || !ans.IsJSON {
+		t.Errorf("unreadable body: %d %q %s, want 400 %s envelope", ans.Status, ans.code(), ans.Body, CodeRequestUnreadable)
+	}
+}
+
+// TestConcurrentUse mixes logins, calls, control requests, faults and
+// resets, for the race detector.
+func TestConcurrentUse(t *testing.T) {
+	s, clk := newTestServer(t, Options{JournalSize: 50})
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Go(func() {
+			for i := range 30 {
+				sid := login(t, s, acctA)
+				post(t, s, "Crud/Read/Vendor.json", callForm(acctA, sid, `{"i":1}`))
+				switch (w + i) % 6 {
+				case 0:
+					clk.Add(time.Minute)
+				case 1:
+					s.AddFault(Fault{Match: FaultMatch{Path: "*"}, Reply: &FaultReply{Code: CodeConcurrencyLimit}, Times: 1})
+				case 2:
+					s.Journal(0)
+					s.Sessions(5)
+				case 3:
+					serve(t, s, httptest.NewRequest(http.MethodGet, "/_fakebill/stats", nil))
+				case 4:
+					s.EndAccount("account#1")
+				case 5:
+					post(t, s, "Logout.json", callForm(acctA, sid, ""))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	s.Reset()
+	if n := s.Stats().LiveSessions; n != 0 {
+		t.Errorf("live sessions after Reset = %d, want 0", n)
 	}
 }

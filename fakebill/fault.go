@@ -2,6 +2,7 @@ package fakebill
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -370,10 +371,24 @@ func (s *Server) applyFaults(x *exchange) bool {
 	if f == nil {
 		return false
 	}
-	note := "injected fault"
-	ctx := x.r.Context()
+	x.entry.Note = "injected fault"
 	if gate != nil {
-		note += ": barrier"
+		x.entry.Note += ": barrier"
+	}
+	s.hold(x.r.Context(), f, gate)
+	if f.Reply == nil {
+		return false
+	}
+	x.now = s.clock.Now()
+	x.entry.Session = label
+	s.injectReply(x, f.Reply)
+	return true
+}
+
+// hold keeps a request at the fault's barrier, then moves the server
+// clock by Delay and waits RealDelay, or less if the request ends.
+func (s *Server) hold(ctx context.Context, f *Fault, gate <-chan struct{}) {
+	if gate != nil {
 		select {
 		case <-gate:
 		case <-ctx.Done():
@@ -384,39 +399,34 @@ func (s *Server) applyFaults(x *exchange) bool {
 	}
 	if f.RealDelay > 0 {
 		t := time.NewTimer(f.RealDelay)
+		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			t.Stop()
 		}
 	}
-	x.entry.Note = note
-	if f.Reply == nil {
-		return false
-	}
+}
 
-	x.now = s.clock.Now()
-	x.entry.Session = label
-	switch {
-	case f.Reply.Code != "":
-		if f.Reply.Code == CodeSessionInvalid {
-			if x.sessionID != "" {
-				s.sessions.End(x.sessionID)
-			}
-			if x.hadCookie {
-				clearCookie(x.w)
-			}
-		}
-		x.entry.Note = note + ": reply " + f.Reply.Code
-		status := f.Reply.Status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		s.fail(x, status, f.Reply.Code, "")
-	default:
-		x.entry.Note = fmt.Sprintf("%s: reply HTTP %d", note, f.Reply.Status)
-		s.writeRaw(x, f.Reply.Status, "text/plain; charset=utf-8",
-			[]byte(http.StatusText(f.Reply.Status)+"\n"))
+// injectReply answers x as the fault says: a v2 error envelope, or a bare
+// status with plain text. An injected BDC_1109 ends the session it hit.
+func (s *Server) injectReply(x *exchange, r *FaultReply) {
+	if r.Code == "" {
+		x.entry.Note += fmt.Sprintf(": reply HTTP %d", r.Status)
+		s.writeRaw(x, r.Status, "text/plain; charset=utf-8", []byte(http.StatusText(r.Status)+"\n"))
+		return
 	}
-	return true
+	if r.Code == CodeSessionInvalid {
+		if x.sessionID != "" {
+			s.sessions.End(x.sessionID)
+		}
+		if x.hadCookie {
+			clearCookie(x.w)
+		}
+	}
+	x.entry.Note += ": reply " + r.Code
+	status := r.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	s.fail(x, status, r.Code, "")
 }

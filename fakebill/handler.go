@@ -51,7 +51,6 @@ type exchange struct {
 
 	sessionID string // the session the request presents, "" if none
 	hadCookie bool   // whether it carried a sid cookie
-	info      session.Info
 	acct      *Account
 	wrote     bool
 }
@@ -252,7 +251,6 @@ func (s *Server) checkSession(x *exchange) bool {
 		s.invalidSession(x)
 		return false
 	}
-	x.info = info
 	x.acct = s.account(info.Account)
 	return true
 }
