@@ -41,10 +41,14 @@ func TestComposeExample(t *testing.T) {
 	project := fmt.Sprintf("fakebill-example-%d", os.Getpid())
 	cmd.Env = append(os.Environ(), "FAKEBILL_COMPOSE_PROJECT="+project)
 	out, err := cmd.CombinedOutput()
-	t.Logf("run.sh output:\n%s", out)
 	if err != nil {
-		t.Fatalf("run.sh: %v", err)
+		t.Fatalf("run.sh: %v; its output:\n%s", err, out)
 	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("run.sh output:\n%s", out)
+		}
+	}()
 
 	for _, tt := range []struct {
 		what string
