@@ -262,7 +262,7 @@ func (r *loadRun) call(ctx context.Context, op, path, query, sid string, okEpoch
 	env, kind, err := classify(status, body, err)
 	s.kind = kind
 	switch {
-	case kind == "BDC_1109" && r.epoch.Load() != okEpoch:
+	case kind == "BDC_1109" && r.clockMoved(okEpoch):
 		s.kind = kindExpired
 	case op == opLeak && status == http.StatusBadRequest && env.Data.Code == "FAKEBILL_SECRET_IN_URL":
 		s.kind, err = kindLeakRefused, nil
@@ -270,6 +270,14 @@ func (r *loadRun) call(ctx context.Context, op, path, query, sid string, okEpoch
 		s.kind = kindLeakRecorded
 	}
 	return s, err
+}
+
+// clockMoved reports whether the clock may have moved since a request
+// that read epoch since was sent: a move has started or ended since, or
+// one is under way (the epoch is odd from the start of a move to its end).
+func (r *loadRun) clockMoved(since int64) bool {
+	now := r.epoch.Load()
+	return now != since || now%2 == 1
 }
 
 // classify names the outcome of a v2 request: ok, a BDC or FAKEBILL
