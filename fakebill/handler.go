@@ -46,6 +46,7 @@ type exchange struct {
 	now   time.Time
 
 	op    string
+	known bool // whether op is served
 	route route
 	form  map[string]string
 
@@ -62,26 +63,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rawPath := r.URL.EscapedPath()
 	isControl := rawPath == controlPrefix || strings.HasPrefix(rawPath, controlPrefix+"/")
 	underPrefix := rawPath == s.prefix || strings.HasPrefix(rawPath, s.prefix+"/")
+	x := &exchange{w: w, r: r}
 
 	// 1. Leak check, on every route.
 	findings := s.detector.Scan(rawPath, r.URL.RawQuery, r.Header.Get("Referer"))
-	x := &exchange{w: w, r: r}
 	journaled := underPrefix || len(findings) > 0
 	if journaled {
-		x.entry = Entry{
-			V:            EntryVersion,
-			Seq:          s.journal.nextSeq(),
-			Method:       r.Method,
-			Path:         s.redactPath(rawPath),
-			SessionState: SessionAbsent,
-		}
-		x.entry.API = "v2"
-		if isControl {
-			x.entry.API = "control"
-		} else if !underPrefix {
-			x.entry.API = ""
-		}
-		x.entry.Leaks = leaksOf(findings)
+		s.openEntry(x, rawPath, isControl, underPrefix, findings)
 	}
 	switch {
 	case len(findings) > 0 && s.opts.Leaks == LeakRefuse:
@@ -93,38 +81,62 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.control.ServeHTTP(rec, r)
 		x.entry.Status = rec.status
 	case underPrefix:
-		s.serveAPI(x, rawPath)
+		s.serveAPI(x)
 	default:
 		x.now = s.clock.Now()
 		s.fail(x, http.StatusNotFound, CodeAPINotSupported, "")
 	}
 
 	if journaled {
-		x.entry.Time = x.now.UTC()
-		if x.entry.Time.IsZero() {
-			x.entry.Time = s.clock.Now().UTC()
-		}
-		if err := s.journal.add(&x.entry); err != nil && s.opts.Logger != nil {
-			s.opts.Logger.Error("journal file sink failed; it gets no more entries", slog.Any("error", err))
-		}
+		s.closeEntry(x)
 	}
 	s.logRequest(r, x, rawPath, isControl, time.Since(start))
 }
 
-// serveAPI runs steps 2 to 6 for a request under the API prefix.
-func (s *Server) serveAPI(x *exchange, rawPath string) {
-	// 2. Route and method.
-	op, ok := s.operation(x.r.URL.Path)
-	x.entry.Op = s.detector.Redact(op)
-	if op != "Login" && op != "ListOrgs" {
-		s.calls.Add(1)
+// openEntry starts the journal entry of a request on its arrival; for an
+// API request it also names the operation and counts the call.
+func (s *Server) openEntry(x *exchange, rawPath string, isControl, underPrefix bool, findings []leak.Finding) {
+	x.entry = Entry{
+		V:            EntryVersion,
+		Seq:          s.journal.nextSeq(),
+		Method:       x.r.Method,
+		Path:         s.redactPath(rawPath),
+		SessionState: SessionAbsent,
+		Leaks:        leaksOf(findings),
 	}
-	if !ok {
+	switch {
+	case isControl:
+		x.entry.API = "control"
+	case underPrefix:
+		x.entry.API = "v2"
+		x.op, x.known = s.operation(x.r.URL.Path)
+		x.entry.Op = s.detector.Redact(x.op)
+		if x.op != "Login" && x.op != "ListOrgs" {
+			s.calls.Add(1)
+		}
+	}
+}
+
+// closeEntry completes the journal entry and stores it.
+func (s *Server) closeEntry(x *exchange) {
+	if x.now.IsZero() {
+		x.now = s.clock.Now()
+	}
+	x.entry.Time = x.now.UTC()
+	if err := s.journal.add(&x.entry); err != nil && s.opts.Logger != nil {
+		s.opts.Logger.Error("journal file sink failed; it gets no more entries", slog.Any("error", err))
+	}
+}
+
+// serveAPI runs steps 2 to 6 for a request under the API prefix.
+func (s *Server) serveAPI(x *exchange) {
+	// 2. Route and method.
+	if !x.known {
 		x.now = s.clock.Now()
 		s.fail(x, http.StatusNotFound, CodeAPINotSupported, "")
 		return
 	}
-	x.op, x.route = op, routes[op]
+	x.route = routes[x.op]
 	if !s.methodAllowed(x) {
 		x.now = s.clock.Now()
 		x.w.Header().Set("Allow", allowed(x.route))

@@ -117,3 +117,16 @@ func TestJournalPathRedacted(t *testing.T) {
 		t.Errorf("path %q, want the id replaced by [REDACTED:sessionId]", e.Path)
 	}
 }
+
+func TestRefusedCallCounted(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	sid := login(t, s, acctA)
+	post(t, s, "Crud/Read/Vendor.json?sessionId="+sid, callForm(acctA, sid, ""))
+	post(t, s, "ListOrgs.json?password=x", nil)
+	if e := lastEntry(t, s); e.Op != "ListOrgs" || e.API != "v2" {
+		t.Errorf("refused entry op %q api %q, want ListOrgs v2", e.Op, e.API)
+	}
+	if st := s.Stats(); st.Calls != 1 || st.Logins != 1 {
+		t.Errorf("Stats calls %d logins %d, want 1 and 1", st.Calls, st.Logins)
+	}
+}
