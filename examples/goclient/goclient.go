@@ -126,6 +126,10 @@ func New(cfg Config) (*Client, error) {
 // when the service answered.
 func (c *Client) Call(ctx context.Context, path string, data any) (json.RawMessage, error) {
 	path = strings.TrimLeft(path, "/")
+	if path == "" || strings.ContainsAny(path, "?#") || strings.Contains(path, "://") {
+		// Parameters belong in data, never in the URL.
+		return nil, fmt.Errorf("goclient: %q is not an operation path such as Crud/Read/Vendor.json", path)
+	}
 	form := url.Values{"devKey": {c.cfg.DevKey}}
 	if data != nil {
 		b, err := json.Marshal(data)

@@ -161,6 +161,23 @@ func TestCallAfterClose(t *testing.T) {
 	}
 }
 
+func TestBadPathIsAnError(t *testing.T) {
+	s := sessiontest.New(t, nil)
+	c, err := goclient.New(config(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, path := range []string{"", "/", "GetSessionInfo.json?sessionId=x", "Crud/Read/Vendor.json#x", "http://127.0.0.1:1/x.json"} {
+		if _, err := c.Call(context.Background(), path, nil); err == nil || !strings.Contains(err.Error(), "not an operation path") {
+			t.Errorf("Call(%q) = %v, want an error about the path", path, err)
+		}
+	}
+	if n := s.Calls(); n != 0 {
+		t.Errorf("requests sent = %d, want 0", n)
+	}
+}
+
 func TestBadDataIsAnError(t *testing.T) {
 	s := sessiontest.New(t, nil)
 	c, err := goclient.New(config(s))
