@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -25,7 +24,7 @@ const healthTimeout = 5 * time.Second
 func runHealth(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("fakebill health", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	rawURL := fs.String("url", "", "server root `URL` (default from FAKEBILL_ADDR, else http://127.0.0.1:8080)")
+	rawURL := fs.String("url", "", "server `URL`; only its scheme and host count (default from FAKEBILL_ADDR, else http://127.0.0.1:8080)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -51,14 +50,16 @@ func runHealth(ctx context.Context, args []string, env lookupEnv, stdout, stderr
 }
 
 // healthRoot picks the server root: the -url flag, else FAKEBILL_ADDR (with
-// https when FAKEBILL_TLS is true), else the default address.
+// https when FAKEBILL_TLS is true), else the default address. The control
+// API always sits at the root, so a path in -url, such as the v2 base URL
+// a -ready-file holds, is dropped.
 func healthRoot(flagURL string, env lookupEnv) (string, error) {
 	if flagURL != "" {
 		u, err := url.Parse(flagURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return "", fmt.Errorf("-url %q is not an http or https URL", flagURL)
 		}
-		return strings.TrimRight(flagURL, "/"), nil
+		return u.Scheme + "://" + u.Host, nil
 	}
 	addr := defaultAddr
 	if v, ok := env("FAKEBILL_ADDR"); ok && v != "" {

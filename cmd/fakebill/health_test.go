@@ -25,6 +25,7 @@ func TestHealthRoot(t *testing.T) {
 		{name: "tls from env", env: map[string]string{"FAKEBILL_ADDR": ":8443", "FAKEBILL_TLS": "true"}, want: "https://127.0.0.1:8443"},
 		{name: "tls off", env: map[string]string{"FAKEBILL_TLS": "false"}, want: "http://127.0.0.1:8080"},
 		{name: "flag over env", flag: "https://127.0.0.1:1234/", env: map[string]string{"FAKEBILL_ADDR": ":8080"}, want: "https://127.0.0.1:1234"},
+		{name: "v2 base URL from a ready file", flag: "http://127.0.0.1:41234/api/v2", want: "http://127.0.0.1:41234"},
 		{name: "bad flag", flag: "127.0.0.1:8080", wantErr: "not an http or https URL"},
 		{name: "bad addr", env: map[string]string{"FAKEBILL_ADDR": "8080"}, wantErr: "invalid FAKEBILL_ADDR"},
 		{name: "bad tls", env: map[string]string{"FAKEBILL_TLS": "on-ish"}, wantErr: "invalid FAKEBILL_TLS"},
