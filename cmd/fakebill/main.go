@@ -77,10 +77,11 @@
 // # Health
 //
 // fakebill health asks a server's /_fakebill/health and exits 0 when it
-// answers ok, 1 otherwise. The server root comes from -url, else from
-// FAKEBILL_ADDR, else from the default address; it uses https when
-// FAKEBILL_TLS is true, and skips certificate verification. A container
-// built FROM scratch uses it as its health check.
+// answers ok, 1 otherwise. The server comes from -url (its scheme and
+// host: a path, such as that of the v2 base URL in a ready file, is
+// ignored), else from FAKEBILL_ADDR, else from the default address; it
+// uses https when FAKEBILL_TLS is true, and skips certificate
+// verification. A container built FROM scratch uses it as its health check.
 //
 // # Example
 //
