@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -46,7 +47,10 @@ const (
 	hangOnRateLimit             // blocks on BDC_1322 until closed, ignoring its context
 	panicOnHTTPError            // panics on a non-envelope HTTP answer
 	noLogout                    // Close does not log out
+	refererLeak                 // sends a Referer whose query carries the session
+	retryLoginForever           // retries a refused login until its context ends
 	cookieSession               // sends the session as cookie sid (conformant)
+	multipartBody               // sends multipart/form-data bodies (conformant)
 	proactive34                 // refreshes at 34 idle minutes, as BILL's sample (conformant)
 )
 
@@ -255,6 +259,9 @@ func (c *zooClient) loginLocked(ctx context.Context) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
+	if c.fault == retryLoginForever && ctx.Err() == nil && strings.Contains(string(body), "BDC_1101") {
+		return c.loginLocked(ctx)
+	}
 	var env struct {
 		Status int `json:"response_status"`
 		Data   struct {
@@ -334,11 +341,26 @@ func (c *zooClient) post(ctx context.Context, path, session, data string) (json.
 }
 
 func (c *zooClient) send(ctx context.Context, target string, form url.Values, cookie string) ([]byte, int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
+	body, contentType := strings.NewReader(form.Encode()), "application/x-www-form-urlencoded"
+	if c.fault == multipartBody {
+		var b strings.Builder
+		mw := multipart.NewWriter(&b)
+		for k, vs := range form {
+			for _, v := range vs {
+				mw.WriteField(k, v)
+			}
+		}
+		mw.Close()
+		body, contentType = strings.NewReader(b.String()), mw.FormDataContentType()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, body)
 	if err != nil {
 		return nil, 0, err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Content-Type", contentType)
+	if c.fault == refererLeak && form.Get("sessionId") != "" {
+		req.Header.Set("Referer", c.env.BaseURL+"/ui?sessionId="+form.Get("sessionId"))
+	}
 	if cookie != "" {
 		req.AddCookie(&http.Cookie{Name: "sid", Value: cookie})
 	}

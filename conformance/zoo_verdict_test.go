@@ -52,7 +52,10 @@ var zoo = []struct {
 	{name: "hang-on-rate-limit", fault: hangOnRateLimit, fails: []string{"rate-limit-not-session"}},
 	{name: "panic-on-http-error", fault: panicOnHTTPError, fails: []string{"errors-surface"}},
 	{name: "no-logout", fault: noLogout, fails: []string{"logout-on-close"}},
+	{name: "referer-leak", fault: refererLeak, fails: []string{"no-secret-in-url"}},
+	{name: "retry-login-forever", fault: retryLoginForever, fails: []string{"login-failure-is-auth-error"}},
 	{name: "cookie-session", fault: cookieSession},
+	{name: "multipart-body", fault: multipartBody},
 	{name: "proactive-34", fault: proactive34, usesClock: true},
 }
 
