@@ -299,7 +299,7 @@ func (s *Server) refuseLeak(x *exchange, findings []leak.Finding) {
 			x.entry.Session = sessionLabel(label)
 			info, st := s.sessions.Lookup(f.SessionID, x.now, false)
 			x.entry.SessionState = stateName(st)
-			if st == session.Live {
+			if info.Account != 0 {
 				x.entry.Account = accountLabel(info.Account)
 			}
 		}
