@@ -24,7 +24,8 @@
 // Every flag can also be set in the environment as FAKEBILL_ and the flag
 // name in upper case with dashes as underscores (FAKEBILL_ADDR,
 // FAKEBILL_IDLE_TIMEOUT). A flag wins over the environment, which wins
-// over the default. The environment applies to serve only.
+// over the default. The environment applies to serve only, which warns
+// about a FAKEBILL_ variable that sets nothing.
 //
 // The -addr flag is the address to listen on, 127.0.0.1:8080 by default;
 // a container passes :8080, and :0 picks a free port. The -ready-file flag

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestParseServePrecedence(t *testing.T) {
@@ -197,3 +199,20 @@ type fakeAddr string
 
 func (a fakeAddr) Network() string { return "tcp" }
 func (a fakeAddr) String() string  { return string(a) }
+
+func TestUnknownEnv(t *testing.T) {
+	environ := []string{
+		"PATH=/usr/bin",
+		"FAKEBILL_ADDR=:8080",
+		"FAKEBILL_IDLE_TIMOUT=10m", // misspelt
+		"FAKEBILL_URL=http://127.0.0.1:1/api/v2",
+		"FAKEBILL_DEV_KEY=k",
+		"FAKEBILL_VERBOSE=1",
+		"XFAKEBILL_ADDR=1",
+	}
+	got := unknownEnv(environ)
+	want := []string{"FAKEBILL_IDLE_TIMOUT", "FAKEBILL_VERBOSE"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("unknownEnv (-want +got):\n%s", diff)
+	}
+}

@@ -267,7 +267,28 @@ func runServe(ctx context.Context, args []string, env lookupEnv, stdout, stderr 
 		<-ctx.Done()
 		stop()
 	}()
+	for _, name := range unknownEnv(os.Environ()) {
+		fmt.Fprintf(stderr, "fakebill: %s is not a serve setting; ignored\n", name)
+	}
 	return serve(ctx, args, env, stdout, stderr, nil)
+}
+
+// unknownEnv lists the FAKEBILL_ variables in environ that set no serve
+// flag, most likely misspelt ones. FAKEBILL_URL, which conform hands to
+// adapters, is not a mistake.
+func unknownEnv(environ []string) []string {
+	known := map[string]bool{"FAKEBILL_URL": true}
+	serveFlags(new(serveConfig), io.Discard).VisitAll(func(f *flag.Flag) {
+		known[envName(f.Name)] = true
+	})
+	var unknown []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "FAKEBILL_") && !known[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	return unknown
 }
 
 // hooks let tests watch a running server; the binary passes nil.
