@@ -641,3 +641,33 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("live sessions after Reset = %d, want 0", n)
 	}
 }
+
+// TestRefreshOnEarlyFailure checks that a call presenting a valid session
+// refreshes it even when it fails before the session step, unless the
+// server refreshes only on success.
+func TestRefreshOnEarlyFailure(t *testing.T) {
+	tests := []struct {
+		refresh Refresh
+		want    string
+	}{
+		{RefreshAny, ""},
+		{RefreshSuccess, CodeSessionInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.refresh), func(t *testing.T) {
+			s, clk := newTestServer(t, Options{Refresh: tt.refresh})
+			sid := login(t, s, acctA)
+			clk.Add(30 * time.Minute)
+			if got := post(t, s, "Crud/Read/Vendor.json", url.Values{"sessionId": {sid}}).code(); got != CodeDevKeyMissing {
+				t.Fatalf("call without devKey: %q", got)
+			}
+			if e := lastEntry(t, s); e.Session != "session#1" || e.SessionState != SessionLive || e.Account != "account#1" {
+				t.Errorf("journal of the failed call: session %q state %q account %q", e.Session, e.SessionState, e.Account)
+			}
+			clk.Add(30 * time.Minute)
+			if got := post(t, s, "Crud/Read/Vendor.json", callForm(acctA, sid, "")).code(); got != tt.want {
+				t.Errorf("30 minutes after the failed call: %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -380,7 +380,7 @@ func (s *Server) applyFaults(x *exchange) bool {
 		return false
 	}
 	x.now = s.clock.Now()
-	x.entry.Session = label
+	s.lookupSession(x)
 	s.injectReply(x, f.Reply)
 	return true
 }

@@ -205,12 +205,16 @@ func (s *Server) authenticated(x *exchange) {
 	byCookieOnly := x.r.Method == http.MethodGet
 	devKey, hasKey := x.form["devKey"]
 	if !byCookieOnly {
-		if !hasKey || devKey == "" {
-			s.fail(x, http.StatusOK, CodeDevKeyMissing, "")
-			return
+		code := ""
+		switch {
+		case !hasKey || devKey == "":
+			code = CodeDevKeyMissing
+		case !s.devKeys[devKey]:
+			code = CodeBadDevKey
 		}
-		if !s.devKeys[devKey] {
-			s.fail(x, http.StatusOK, CodeBadDevKey, "")
+		if code != "" {
+			s.lookupSession(x)
+			s.fail(x, http.StatusOK, code, "")
 			return
 		}
 	}
@@ -244,14 +248,26 @@ func (s *Server) authenticated(x *exchange) {
 }
 
 // checkSession answers BDC_1109 unless the request presents a live
-// session, and records the session's state and label either way.
+// session.
 func (s *Server) checkSession(x *exchange) bool {
-	if x.sessionID == "" {
+	info, live := s.lookupSession(x)
+	if !live {
 		s.invalidSession(x)
 		return false
 	}
-	touch := s.opts.Refresh == RefreshAny
-	info, st := s.sessions.Lookup(x.sessionID, x.now, touch)
+	x.acct = s.account(info.Account)
+	return true
+}
+
+// lookupSession records the state, label and account of the session the
+// request presents, refreshes it unless the server refreshes only on
+// success, and reports whether it is live. Every answer to a request that
+// presents a session goes through here, whatever step fails.
+func (s *Server) lookupSession(x *exchange) (session.Info, bool) {
+	if x.sessionID == "" {
+		return session.Info{}, false
+	}
+	info, st := s.sessions.Lookup(x.sessionID, x.now, s.opts.Refresh == RefreshAny)
 	x.entry.SessionState = stateName(st)
 	if st != session.Unknown {
 		x.entry.Session = sessionLabel(info.Label)
@@ -259,12 +275,7 @@ func (s *Server) checkSession(x *exchange) bool {
 	if info.Account != 0 {
 		x.entry.Account = accountLabel(info.Account)
 	}
-	if st != session.Live {
-		s.invalidSession(x)
-		return false
-	}
-	x.acct = s.account(info.Account)
-	return true
+	return info, st == session.Live
 }
 
 func (s *Server) invalidSession(x *exchange) {
@@ -476,6 +487,7 @@ type statusRecorder struct {
 	status int
 }
 
+// WriteHeader records code and passes it on.
 func (r *statusRecorder) WriteHeader(code int) {
 	r.status = code
 	r.ResponseWriter.WriteHeader(code)
