@@ -40,6 +40,17 @@ func renderCatalog() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", id, c.Level, strings.Join(needs, ", "),
 			strings.ReplaceAll(c.Reason, "|", `\|`), c.Source)
 	}
+	b.WriteString("\n## How each check runs\n\n")
+	b.WriteString("Every active check starts a fresh fake with fresh random credentials\n")
+	b.WriteString("(leaks recorded, not refused, except in `no-secret-in-url`), builds a\n")
+	b.WriteString("fresh client, and closes it at the end. Reads go to `Crud/Read/Vendor.json`,\n")
+	b.WriteString("whose fixture the client must return unchanged; creates to\n")
+	b.WriteString("`Crud/Create/Vendor.json`. Time moves on the fake's clock, never by waiting.\n")
+	for _, c := range conformance.Checks() {
+		if c.Scenario != "" {
+			fmt.Fprintf(&b, "\n### %s\n\n%s\n", c.ID, c.Scenario)
+		}
+	}
 	return b.String()
 }
 
@@ -86,6 +97,9 @@ func TestCatalogEntries(t *testing.T) {
 			}
 			if len(c.Needs) == 0 {
 				t.Errorf("needs is empty, want at least calls or journal")
+			}
+			if c.Needs[0] == conformance.CapCalls && c.Scenario == "" {
+				t.Errorf("scenario is empty; an active check must say how it runs")
 			}
 		})
 	}
