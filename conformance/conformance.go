@@ -58,15 +58,16 @@ const (
 
 // Check describes one entry of the catalog.
 type Check struct {
-	ID     string `json:"id"`     // stable, kebab-case
-	Level  Level  `json:"level"`  // MUST or SHOULD
-	Reason string `json:"reason"` // what a conformant client does
-	Source string `json:"source"` // BILL's docs or an OWASP ASVS 5.0 requirement
+	ID      string       `json:"id"`                // stable, kebab-case
+	Level   Level        `json:"level"`             // MUST or SHOULD
+	Reason  string       `json:"reason"`            // what a conformant client does
+	Source  string       `json:"source"`            // BILL's docs or an OWASP ASVS 5.0 requirement
+	Needs   []Capability `json:"needs,omitempty"`   // capabilities the check needs
+	Aliases []string     `json:"aliases,omitempty"` // former ids
+
 	// Scenario says how the check drives the client and what fails it;
 	// empty for passive checks.
-	Scenario string       `json:"scenario,omitempty"`
-	Needs    []Capability `json:"needs,omitempty"`   // capabilities the check needs
-	Aliases  []string     `json:"aliases,omitempty"` // former ids
+	Scenario string `json:"scenario,omitempty"`
 }
 
 // Env is what a client under test is given: where the fake is and the
