@@ -66,7 +66,7 @@ func TestRunDispatch(t *testing.T) {
 		{name: "serve bad flag", args: []string{"serve", "-nope"}, wantCode: 2, wantStderr: "flag provided but not defined: -nope"},
 		{name: "default subcommand is serve", args: []string{"-nope"}, wantCode: 2, wantStderr: "usage: fakebill [serve]"},
 		{name: "serve help", args: []string{"serve", "-h"}, wantCode: 0, wantStderr: "-idle-timeout"},
-		{name: "serve stray argument", args: []string{"serve", "extra"}, wantCode: 2, wantStderr: `unexpected argument "extra"`},
+		{name: "serve stray argument", args: []string{"serve", "extra"}, wantCode: 2, wantStderr: "serve takes no arguments, got 1"},
 		{
 			name:       "environment ignored outside serve",
 			args:       []string{"version"},

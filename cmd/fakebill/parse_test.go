@@ -126,7 +126,8 @@ func TestParseServeErrors(t *testing.T) {
 		{name: "negative sessions", args: []string{"-max-sessions", "-1"}, want: "-max-sessions must be positive"},
 		{name: "zero body", args: []string{"-max-body", "0"}, want: "-max-body must be positive"},
 		{name: "relative public url", args: []string{"-public-url", "fakebill:8080/api/v2"}, want: "not an http or https URL"},
-		{name: "stray argument", args: []string{"now"}, want: `unexpected argument "now"`},
+		{name: "stray argument", args: []string{"now"}, want: "serve takes no arguments, got 1"},
+		{name: "password swallowed by a flag", args: []string{"-password", "-user-name", secret}, want: "got 1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,4 +216,26 @@ func TestUnknownEnv(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("unknownEnv (-want +got):\n%s", diff)
 	}
+}
+
+// FuzzParseServe feeds arbitrary command lines and environment values to
+// the parser: it must answer with a configuration or an error, never
+// panic, and never repeat the password it was given.
+func FuzzParseServe(f *testing.F) {
+	f.Add("-addr 127.0.0.1:0 -clock manual", "FAKEBILL_IDLE_TIMEOUT", "10m")
+	f.Add("-user-name u -password", "FAKEBILL_TLS", "maybe")
+	f.Add("-max-body -1 -leaks", "FAKEBILL_START_TIME", "2026-13-01")
+	f.Add("serve extra", "FAKEBILL_LOG_LEVEL", "INFO+2")
+	const secret = "fuzz-Secret-Password-7"
+	f.Fuzz(func(t *testing.T, line, key, value string) {
+		args := append(strings.Fields(line), "-password", secret)
+		env := map[string]string{key: value}
+		c, err := parseServe(args, mapEnv(env), io.Discard)
+		if err == nil && c == nil {
+			t.Fatal("parseServe returned neither a configuration nor an error")
+		}
+		if err != nil && strings.Contains(err.Error(), secret) {
+			t.Errorf("error %q repeats the password", err)
+		}
+	})
 }

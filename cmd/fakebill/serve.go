@@ -170,7 +170,8 @@ func parseServe(args []string, env lookupEnv, out io.Writer) (*serveConfig, erro
 		return nil, reportedError{err} // the FlagSet has printed it
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		// Not quoted: after "-password -x", the password is the argument.
+		return nil, fmt.Errorf("serve takes no arguments, got %d after the flags", fs.NArg())
 	}
 	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
 	if err := c.check(); err != nil {
