@@ -60,7 +60,8 @@ type journal struct {
 	seq atomic.Int64 // arrival counter; never restarts
 
 	mu      sync.Mutex
-	ring    []Entry // grows to size, then wraps
+	ring    [][]Entry // chunks of chunkLen entries; grows to limit, then wraps
+	n       int       // entries held
 	limit   int
 	head    int // index of the oldest entry once the ring is full
 	done    int64
@@ -90,10 +91,15 @@ func (j *journal) add(e *Entry) (sinkErr error) {
 	switch {
 	case j.limit <= 0:
 		j.dropped++
-	case len(j.ring) < j.limit:
-		j.ring = append(j.ring, *e)
+	case j.n < j.limit:
+		if j.n%chunkLen == 0 {
+			j.ring = append(j.ring, make([]Entry, 0, min(chunkLen, j.limit-j.n)))
+		}
+		last := &j.ring[len(j.ring)-1]
+		*last = append(*last, *e)
+		j.n++
 	default:
-		j.ring[j.head] = *e
+		*j.at(j.head) = *e
 		j.head = (j.head + 1) % j.limit
 		j.dropped++
 	}
@@ -111,28 +117,37 @@ func (j *journal) add(e *Entry) (sinkErr error) {
 // the next add closes.
 func (j *journal) since(since int64) ([]Entry, int64, <-chan struct{}) {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	var out []Entry
-	for i := range j.ring {
-		e := &j.ring[(j.head+i)%len(j.ring)]
+	for i := range j.n {
+		e := j.at((j.head + i) % j.n)
 		if e.Seq > since {
 			out = append(out, *e)
 		}
 	}
+	dropped, notify := j.dropped, j.notify
+	j.mu.Unlock()
+	// Sorting outside the lock keeps a reader from stalling requests.
 	slices.SortFunc(out, func(a, b Entry) int { return cmp.Compare(a.Seq, b.Seq) })
-	return out, j.dropped, j.notify
+	return out, dropped, notify
 }
+
+// chunkLen is the size of the ring's chunks: the ring grows a chunk at a
+// time instead of copying itself, as one slice would at every doubling.
+const chunkLen = 1024
+
+// at returns the entry at ring index i; the caller holds j.mu.
+func (j *journal) at(i int) *Entry { return &j.ring[i/chunkLen][i%chunkLen] }
 
 func (j *journal) clear() {
 	j.mu.Lock()
-	j.ring, j.head = nil, 0
+	j.ring, j.n, j.head = nil, 0, 0
 	j.mu.Unlock()
 }
 
 func (j *journal) size() (int, int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return len(j.ring), j.dropped
+	return j.n, j.dropped
 }
 
 // Journal returns the entries with Seq greater than since, in Seq order,
