@@ -117,6 +117,9 @@ func (d *Detector) Scan(path, rawQuery, referer string) []Finding {
 //
 // TODO(fakebill): match userNames without regard to case; an e-mail
 // address a client lower-cased still names the account.
+// TODO(fakebill): search all secrets in one pass (Aho-Corasick) if
+// servers with thousands of accounts matter; each secret is one
+// strings.Contains per view today.
 func (d *Detector) scanValues(fs []Finding, text, where string) []Finding {
 	if text == "" {
 		return fs
