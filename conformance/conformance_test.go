@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync"
@@ -169,6 +170,14 @@ type problemClient struct {
 
 func (c problemClient) Problems() []string { return c.problems }
 
+// silentClient answers every call itself and never reaches the fake.
+type silentClient struct{}
+
+func (silentClient) Call(context.Context, string, any) (json.RawMessage, error) {
+	return json.RawMessage(`{}`), nil
+}
+func (silentClient) Close() error { return nil }
+
 func TestProblemsAndPanicsFailTheCheck(t *testing.T) {
 	ref := referenceSubject()
 	tests := []struct {
@@ -180,6 +189,7 @@ func TestProblemsAndPanicsFailTheCheck(t *testing.T) {
 			c, err := ref.New(env)
 			return problemClient{c, []string{"tried to reach 203.0.113.7:443"}}, err
 		}, "the client reported a problem: tried to reach 203.0.113.7:443"},
+		{"silent client", func(conformance.Env) (conformance.Client, error) { return silentClient{}, nil }, "no request reached the fake"},
 		{"New panics", func(conformance.Env) (conformance.Client, error) { panic("boom") }, "setup: Subject.New: panicked: boom"},
 		{"New fails", func(conformance.Env) (conformance.Client, error) { return nil, errors.New("no config") }, "setup: Subject.New: no config"},
 		{"New returns nil", func(conformance.Env) (conformance.Client, error) { return nil, nil }, "nil Client"},

@@ -97,6 +97,11 @@ func runCheck(ctx context.Context, ck *check, subject Subject, opts *Options, vi
 		ck.run(r)
 	}()
 	r.close()
+	if len(r.all()) == 0 && r.skipped == "" {
+		// Every scenario calls; silence means the client talks to
+		// something else, and no verdict above would mean anything.
+		r.failf("no request reached the fake; the client must send its calls to Env.BaseURL through Env.HTTPClient")
+	}
 	if pr, ok := r.client.(ProblemReporter); ok {
 		for _, p := range pr.Problems() {
 			r.failf("the client reported a problem: %s", p)
