@@ -598,9 +598,17 @@ func testOtherErrors(t *testing.T, a exampleAdapter) {
 		wantError(t, s.p.call("GetSessionInfo.json", map[string]any{}), tt.code, tt.kind)
 		want = append(want, infoFault(tt.code))
 	}
+	// A plain-text 503, as a proxy in front of the API would send: no
+	// envelope, so no code, and no reason to log in again.
+	err := s.f.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Path: "*"},
+		Reply: &fakebill.FaultReply{Status: 503}, Times: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantError(t, s.p.call("GetSessionInfo.json", map[string]any{}), "", "transport")
 	wantOK(t, s.p.call("GetSessionInfo.json", map[string]any{}))
 	s.p.closeAndWait(false)
-	wantSteps(t, s.f, append(want, info, logout))
+	wantSteps(t, s.f, append(want, info, info, logout))
 	s.p.checkNoSecrets(s.f.acct)
 }
 
