@@ -102,14 +102,14 @@ func (d *Detector) Scan(path, rawQuery, referer string) []Finding {
 	fs = slices.Compact(fs)
 	// A sessionId key whose value was a minted id is reported once,
 	// with the id.
-	withID := map[string]bool{}
+	var withID [3]bool // by whereRank
 	for _, f := range fs {
 		if f.SessionID != "" {
-			withID[f.Where] = true
+			withID[whereRank[f.Where]] = true
 		}
 	}
 	return slices.DeleteFunc(fs, func(f Finding) bool {
-		return f.Field == "sessionId" && f.SessionID == "" && withID[f.Where]
+		return f.Field == "sessionId" && f.SessionID == "" && withID[whereRank[f.Where]]
 	})
 }
 
@@ -136,7 +136,8 @@ func (d *Detector) scanValues(fs []Finding, text, where string) []Finding {
 	}
 	for i := range vs {
 		d.ids(&vs[i], func(start int) {
-			id := vs[i].s[start : start+session.IDLen]
+			// A copy: the view may be a large decoded string.
+			id := strings.Clone(vs[i].s[start : start+session.IDLen])
 			fs = append(fs, Finding{Field: "sessionId", Where: where, SessionID: id})
 		})
 	}
