@@ -30,6 +30,12 @@ const (
 
 // routes maps the operations with their own behaviour; every other *.json
 // path is routeGeneric.
+//
+// TODO(fakebill): MFAChallenge, MFAAuthenticate and MFAStatus answer as
+// generic calls; MFA-trusted sessions (BDC_1361 on PayBills and the like)
+// exist only as injected faults.
+// TODO(fakebill): the service's hourly (BDC_1144) and per-organization
+// concurrency (BDC_1322) limits are not counted; inject them as faults.
 var routes = map[string]route{
 	"Login":            routeLogin,
 	"ListOrgs":         routeListOrgs,
