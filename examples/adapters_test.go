@@ -62,14 +62,60 @@ func script(interpreter, file string) func(t *testing.T) []string {
 // requireTools skips the test when a tool is missing, except under CI=true
 // where a missing python3 or node fails it: CI installs them, so their
 // absence there means the adapters went untested.
-func requireTools(t *testing.T, tools ...string) {
+func requireTools(t testing.TB, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			if os.Getenv("CI") == "true" && (tool == "python3" || tool == "node") {
 				t.Fatalf("%s is not on PATH; CI must install it to test the example adapters", tool)
+				return
 			}
 			t.Skipf("%s is not on PATH; skipping the adapter that needs it", tool)
+			return
+		}
+	}
+}
+
+// toolsTB records how requireTools ended a test.
+type toolsTB struct {
+	testing.TB
+	got string
+}
+
+func (tb *toolsTB) Helper() {}
+
+func (tb *toolsTB) Fatalf(format string, args ...any) {
+	tb.got = "fatal: " + fmt.Sprintf(format, args...)
+}
+
+func (tb *toolsTB) Skipf(format string, args ...any) {
+	tb.got = "skip: " + fmt.Sprintf(format, args...)
+}
+
+func TestRequireTools(t *testing.T) {
+	bin := t.TempDir()
+	if err := os.WriteFile(filepath.Join(bin, "present"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	tests := []struct {
+		ci    string
+		tools []string
+		want  string
+	}{
+		{"", []string{"present"}, ""},
+		{"", []string{"present", "python3"}, "skip: python3 is not on PATH; skipping the adapter that needs it"},
+		{"true", []string{"node"}, "fatal: node is not on PATH; CI must install it to test the example adapters"},
+		{"true", []string{"python3"}, "fatal: python3 is not on PATH; CI must install it to test the example adapters"},
+		{"true", []string{"curl"}, "skip: curl is not on PATH; skipping the adapter that needs it"},
+		{"false", []string{"node"}, "skip: node is not on PATH; skipping the adapter that needs it"},
+	}
+	for _, tt := range tests {
+		t.Setenv("CI", tt.ci)
+		tb := &toolsTB{TB: t}
+		requireTools(tb, tt.tools...)
+		if tb.got != tt.want {
+			t.Errorf("CI=%q requireTools(%q): %q, want %q", tt.ci, tt.tools, tb.got, tt.want)
 		}
 	}
 }
