@@ -1,4 +1,5 @@
-// A small Bill.com v2 API client using Node's built-in fetch only.
+// A small Bill.com v2 API client using Node's built-in fetch only
+// (Node 18 or later), no packages.
 //
 // It logs in once and reuses the session; when a call answers BDC_1109 it
 // logs in again (one login promise shared by every caller that saw the same

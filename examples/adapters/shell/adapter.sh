@@ -10,6 +10,12 @@
 # reach curl on its stdin. JSON is read with a small bash scanner, so jq is
 # not needed. Requests are handled one at a time ("concurrent": false).
 # Log lines go to stderr and are redacted first.
+#
+# Needs bash 4.3 or later, curl, od, and a sed that accepts \n in a
+# replacement (GNU or busybox).
+#
+# BUG(fakebill): macOS's stock bash 3.2 and BSD sed cannot run it; install
+# a newer bash and GNU sed there.
 
 set -u
 export LC_ALL=C
