@@ -787,3 +787,51 @@ func TestBrokenAdapterFaults(t *testing.T) {
 		t.Errorf("stderr does not show the password prefix; the broken adapter lost a fault")
 	}
 }
+
+// TestShellAdapterArgv puts a recording curl first on PATH and checks that
+// no credential or session field ever reached curl's command line, which
+// any local user can read in the process list.
+func TestShellAdapterArgv(t *testing.T) {
+	requireTools(t, "bash", "curl")
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	shim, record := t.TempDir(), filepath.Join(t.TempDir(), "argv")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$*\" >>" + record + "\nexec " + curl + " \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(shim, "curl"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := startFake(t, fakebill.LeakRefuse)
+	env := adapterEnv(f.baseURL, f.acct)
+	for i, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			env[i] = "PATH=" + shim + string(os.PathListSeparator) + v
+		}
+	}
+	a := goodAdapters[2]
+	p, _ := startAdapter(t, a.command(t), env)
+	wantOK(t, p.call("GetSessionInfo.json", map[string]any{}))
+	if err := f.Advance(fakebill.DefaultIdleTimeout); err != nil {
+		t.Fatal(err)
+	}
+	wantOK(t, p.call("GetSessionInfo.json", map[string]any{}))
+	p.closeAndWait(false)
+
+	b, err := os.ReadFile(record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	argv := string(b)
+	if n := strings.Count(argv, "\n"); n != len(f.steps()) {
+		t.Errorf("curl ran %d times, want once per request the fake saw (%d)", n, len(f.steps()))
+	}
+	forms := secretForms(f.acct)
+	forms["a session field"] = "sessionId="
+	forms["a credential field"] = "password="
+	for name, v := range forms {
+		if strings.Contains(argv, v) {
+			t.Errorf("curl's command line held %s", name)
+		}
+	}
+}

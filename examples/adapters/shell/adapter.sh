@@ -7,8 +7,9 @@
 # The client logs in once and reuses the session; on BDC_1109 it logs in
 # again and replays the call once; other errors surface as they are.
 # Credentials never appear in a command line (ps shows those): form bodies
-# reach curl on its stdin. JSON is read with a small bash scanner, so jq is
-# not needed. Requests are handled one at a time ("concurrent": false).
+# reach curl on its stdin. JSON is cut into tokens by sed and walked in
+# bash, so jq is not needed. Requests are handled one at a time
+# ("concurrent": false).
 # Log lines go to stderr and are redacted first.
 #
 # Needs bash 4.3 or later, curl, od, and a sed that accepts \n in a
