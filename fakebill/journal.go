@@ -87,7 +87,11 @@ func (j *journal) add(e *Entry) (sinkErr error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.done++
-	e.DoneSeq = j.done
+	// done_seq is on the arrival scale, the latest seq that had arrived
+	// when this request completed, so that a later request with seq >
+	// done_seq provably arrived after this one completed: audit tells
+	// concurrent requests from stale session reuse by it.
+	e.DoneSeq = j.seq.Load()
 	switch {
 	case j.limit <= 0:
 		j.dropped++
