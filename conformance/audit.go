@@ -64,7 +64,9 @@ func (o *AuditOptions) thresholds() (logins int, window time.Duration, repeats i
 // makes sure the journal is whole (no evicted entries, no gap in seq).
 //
 // Two requests on one session count as concurrent, not stale, when the
-// second arrived (seq) before the first completed (done_seq).
+// second arrived (seq) before the first completed (done_seq). That needs
+// done_seq on the scale of seq: the latest seq that had arrived when the
+// request completed.
 //
 // Audit returns an error only when nothing can be judged: an unknown id
 // in Only or Skip, an active check in Only, negative thresholds, or an

@@ -1,7 +1,12 @@
 package conformance
 
 import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -252,5 +257,69 @@ func TestAuditBadOptions(t *testing.T) {
 				t.Errorf("Audit error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestAuditConcurrentTrafficIsNotStale drives a real fake: three calls
+// meet the same expired session at once (held together by a barrier),
+// all get BDC_1109, and the client logs in once and goes on. None of the
+// three is a stale reuse.
+func TestAuditConcurrentTrafficIsNotStale(t *testing.T) {
+	acct := fakebill.DemoAccount
+	clk := fakebill.NewManualClock(t0)
+	srv, err := fakebill.NewServer(fakebill.Options{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	post := func(path string, form url.Values) string {
+		resp, err := http.PostForm(ts.URL+"/api/v2/"+path, form)
+		if err != nil {
+			t.Error(err)
+			return ""
+		}
+		defer resp.Body.Close()
+		var env struct {
+			Data struct {
+				SessionID string `json:"sessionId"`
+				Code      string `json:"error_code"`
+			} `json:"response_data"`
+		}
+		json.NewDecoder(resp.Body).Decode(&env)
+		return env.Data.SessionID + env.Data.Code
+	}
+	creds := url.Values{"userName": {acct.UserName}, "password": {acct.Password}, "orgId": {acct.OrgID}, "devKey": {acct.DevKey}}
+	sid := post("Login.json", creds)
+	label := srv.Sessions(0)[0].Session
+	if err := srv.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Session: label}, Barrier: &fakebill.Barrier{N: 3}, Times: 3}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(36 * time.Minute)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if got := post("GetSessionInfo.json", url.Values{"devKey": {acct.DevKey}, "sessionId": {sid}}); got != fakebill.CodeSessionInvalid {
+				t.Errorf("a call on the expired session got %q, want BDC_1109", got)
+			}
+		})
+	}
+	wg.Wait()
+	sid = post("Login.json", creds)
+	post("GetSessionInfo.json", url.Values{"devKey": {acct.DevKey}, "sessionId": {sid}})
+
+	entries, _ := srv.Journal(0)
+	// All three arrived before any completed (the barrier held them).
+	for _, e := range entries[1:4] {
+		if e.DoneSeq < entries[3].Seq {
+			t.Errorf("seq %d has done_seq %d, want at least %d: done_seq must be on the arrival scale", e.Seq, e.DoneSeq, entries[3].Seq)
+		}
+	}
+	got, err := Audit(entries, &AuditOptions{Only: []string{"audit-stale-session-reuse"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Status != Pass {
+		t.Errorf("concurrent calls judged stale: %q", got[0].Details)
 	}
 }
