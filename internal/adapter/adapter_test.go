@@ -345,3 +345,22 @@ func TestNoCommand(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCall measures one protocol round trip to a running adapter
+// that answers without HTTP: the runner's own overhead per call.
+func BenchmarkCall(b *testing.B) {
+	env := conformance.Env{BaseURL: "http://127.0.0.1:1/api/v2", UserName: "u", Password: "p", OrgID: "o", DevKey: "d"}
+	a := &Adapter{Args: adaptertest.Command("echo"), Timeout: 10 * time.Second}
+	p, err := a.Start(b.Context(), env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	data := map[string]string{"id": "00901ABCDEFGHIJKLMNO"}
+	for b.Loop() {
+		if _, err := p.Call(b.Context(), "Crud/Read/Vendor.json", data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+}

@@ -25,6 +25,7 @@ type Secret struct {
 // value redacts nothing. A Redactor is safe for concurrent use once built.
 type Redactor struct {
 	forms []form
+	first [256]bool // first bytes of the forms, to skip the rest fast
 }
 
 type form struct {
@@ -50,6 +51,7 @@ func (r *Redactor) Add(secrets ...Secret) {
 			f := form{s.Field, t}
 			if !slices.Contains(r.forms, f) {
 				r.forms = append(r.forms, f)
+				r.first[t[0]] = true
 			}
 		}
 	}
@@ -65,6 +67,10 @@ func (r *Redactor) Redact(s string) string {
 	var b strings.Builder
 	done := 0 // s[:done] is already in b
 	for i := 0; i < len(s); {
+		if !r.first[s[i]] {
+			i++
+			continue
+		}
 		n, field := r.match(s[i:])
 		if n == 0 {
 			i++
