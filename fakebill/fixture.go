@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"path"
@@ -56,11 +57,22 @@ type fixture struct {
 
 // fixtureSet maps a path such as "Crud/Read/Vendor.json" to its fixture.
 type fixtureSet struct {
-	mu sync.RWMutex
-	m  map[string]fixture
+	mu   sync.RWMutex
+	m    map[string]fixture
+	base map[string]fixture // what LoadFixtures loaded: Reset's starting set
 }
 
-func (fs *fixtureSet) init() { fs.m = make(map[string]fixture) }
+func (fs *fixtureSet) init() {
+	fs.m = make(map[string]fixture)
+	fs.base = make(map[string]fixture)
+}
+
+// restore puts back the fixtures LoadFixtures loaded, and only those.
+func (fs *fixtureSet) restore() {
+	fs.mu.Lock()
+	fs.m = maps.Clone(fs.base)
+	fs.mu.Unlock()
+}
 
 func (fs *fixtureSet) get(p string) (fixture, bool) {
 	fs.mu.RLock()
@@ -162,7 +174,8 @@ func (s *Server) ClearFixtures() {
 // LoadFixtures reads every *.json file under dir as a fixture: the file
 // DIR/Crud/Read/Vendor.json answers Crud/Read/Vendor.json with its
 // contents as response_data, or as the whole answer when it is an object
-// with a response_status member.
+// with a response_status member. The fixtures it loads are the ones
+// [Server.Reset] puts back. On an error it loads nothing.
 func (s *Server) LoadFixtures(dir string) error {
 	fsys := os.DirFS(dir)
 	type loaded struct {
@@ -194,8 +207,12 @@ func (s *Server) LoadFixtures(dir string) error {
 	if err != nil {
 		return fmt.Errorf("fakebill: load fixtures: %w", err)
 	}
+	s.fixtures.mu.Lock()
+	defer s.fixtures.mu.Unlock()
 	for _, l := range all {
-		s.fixtures.set(l.path, fixture{body: l.body, code: codeOf(l.body)})
+		f := fixture{body: l.body, code: codeOf(l.body)}
+		s.fixtures.m[l.path] = f
+		s.fixtures.base[l.path] = f
 	}
 	return nil
 }

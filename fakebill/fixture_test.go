@@ -153,3 +153,26 @@ func TestFixturePanic(t *testing.T) {
 		t.Errorf("note = %q", e.Note)
 	}
 }
+
+func TestResetKeepsLoadedFixtures(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Loaded.json"), []byte(`{"from":"dir"}`), 0o644)
+	s, _ := newTestServer(t, Options{})
+	if err := s.LoadFixtures(dir); err != nil {
+		t.Fatal(err)
+	}
+	s.SetFixture("Added.json", 1)
+	s.SetFixture("Loaded.json", 2)
+	s.Reset()
+	if diff := cmp.Diff([]string{"Loaded.json"}, s.Fixtures()); diff != "" {
+		t.Errorf("fixtures after Reset (-want +got):\n%s", diff)
+	}
+	sid := login(t, s, acctA)
+	if got := string(post(t, s, "Loaded.json", callForm(acctA, sid, "")).Env.Data); got != `{"from":"dir"}` {
+		t.Errorf("Loaded.json after Reset answers %s, want the file's contents", got)
+	}
+	s.ClearFixtures()
+	if n := len(s.Fixtures()); n != 0 {
+		t.Errorf("ClearFixtures left %d fixtures", n)
+	}
+}

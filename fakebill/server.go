@@ -380,17 +380,18 @@ func (s *Server) Stats() Stats {
 	}
 }
 
-// Reset ends every session and clears the journal, faults and fixtures,
-// and puts the clock back to where it started (a real clock loses its
-// offset; an injected clock that cannot be moved stays where it is). Seq
-// numbers and labels continue.
+// Reset puts the server back to its start: it ends every session, clears
+// the journal and faults, keeps only the fixtures [Server.LoadFixtures]
+// loaded, and puts the clock back to where it started (a real clock loses
+// its offset; an injected clock that cannot be moved stays where it is).
+// Seq numbers and labels continue.
 func (s *Server) Reset() {
 	s.sessions.EndAll()
 	// The table judges liveness at the latest time it saw; the clock is
 	// about to go back, so it must forget that time as well.
 	s.sessions.Reset()
 	s.ClearFaults()
-	s.ClearFixtures()
+	s.fixtures.restore()
 	s.ClearJournal()
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
