@@ -230,6 +230,7 @@ func TestFaults(t *testing.T) {
 		{mode: "huge", wantCallErr: true, wantProblems: []string{"protocol error: stdout line 2 is longer than 1 MiB"}},
 		{mode: "unknown-id", wantProblems: []string{"an answer with id 1001, which is not an open request"}},
 		{mode: "no-exit", wantProblems: []string{"did not exit within 2s of close"}},
+		{mode: "hang-close", wantProblems: []string{"did not exit within 2s of close"}},
 		{mode: "bad-exit", wantProblems: []string{"the adapter exited (exit status 1) after close"}},
 		{mode: "proxy", wantProblems: []string{`the client tried to reach "api.bill.com" through the proxy (once)`}},
 	}
@@ -267,6 +268,26 @@ func TestFaults(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCloseDeafAdapter closes an adapter that stopped reading stdin while
+// a request too large for the pipe is being written to it.
+func TestCloseDeafAdapter(t *testing.T) {
+	env, _, _ := newEnv(t)
+	a := &Adapter{Args: adaptertest.Command("deaf"), Timeout: time.Minute, closeGrace: time.Second}
+	p, err := a.Start(t.Context(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := p.Call(ctx, "Big.json", strings.Repeat("x", 4<<20)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Call error = %v, want the caller's deadline", err)
+	}
+	p.Close()
+	if got := p.Problems(); len(got) != 1 || !strings.Contains(got[0], "did not exit within 1s of close") {
+		t.Errorf("Problems() = %q, want the kill after close", got)
 	}
 }
 

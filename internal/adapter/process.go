@@ -421,8 +421,9 @@ func (p *Process) Close() error {
 	p.closed = true
 	p.mu.Unlock()
 
-	deadline := time.NewTimer(p.grace)
-	defer deadline.Stop()
+	// One deadline for the answer and the exit together.
+	deadline, cancel := context.WithTimeout(context.Background(), p.grace)
+	defer cancel()
 	var closeErr error
 	ans := make(chan answer, 1)
 	go func() { ans <- p.roundTripClose() }()
@@ -431,18 +432,18 @@ func (p *Process) Close() error {
 		if a.err == nil && !*a.msg.OK {
 			closeErr = errorOf(a.msg)
 		}
-	case <-deadline.C:
+	case <-deadline.Done():
 	}
 	p.mu.Lock()
 	p.closing = true
 	p.mu.Unlock()
-	p.writeMu.Lock()
+	// Not under writeMu: a write blocked on an adapter that stopped
+	// reading holds it, and closing the pipe is what unblocks that write.
 	p.stdin.Close()
-	p.writeMu.Unlock()
 
 	select {
 	case <-p.exited:
-	case <-deadline.C:
+	case <-deadline.Done():
 		p.problem(fmt.Sprintf("the adapter did not exit within %v of close; it was killed", p.grace))
 		p.stop()
 		<-p.exited

@@ -19,6 +19,8 @@
 //	huge        answers the first call with a line over 1 MiB
 //	unknown-id  good, but also answers an id that was never sent
 //	no-exit     answers close but does not exit
+//	hang-close  never answers close and ignores the end of stdin
+//	deaf        answers hello, then stops reading stdin
 //	bad-exit    exits with status 1 after close
 //	proxy       good, but first sends a request to api.bill.com through
 //	            the HTTP_PROXY it was given
@@ -110,7 +112,7 @@ func Main(mode string, args []string, in io.Reader, out, errOut io.Writer) int {
 	}
 	a := &adapter{mode: mode, out: out, errOut: errOut}
 	switch mode {
-	case "good", "sequential", "no-logout", "nonjson", "unknown-id", "proxy", "leaky-log", "no-exit", "bad-exit", "crash", "hang", "huge":
+	case "good", "sequential", "no-logout", "hang-close", "nonjson", "unknown-id", "proxy", "leaky-log", "no-exit", "bad-exit", "crash", "hang", "huge":
 		c, err := goclient.New(goclient.Config{
 			BaseURL: os.Getenv("FAKEBILL_URL"), UserName: os.Getenv("FAKEBILL_USER_NAME"),
 			Password: os.Getenv("FAKEBILL_PASSWORD"), OrgID: os.Getenv("FAKEBILL_ORG_ID"),
@@ -148,6 +150,9 @@ func (a *adapter) run(in io.Reader) int {
 		switch req.Op {
 		case "hello":
 			a.hello(req)
+			if a.mode == "deaf" {
+				time.Sleep(time.Hour)
+			}
 		case "call":
 			if a.mode == "sequential" {
 				a.call(req)
@@ -156,6 +161,9 @@ func (a *adapter) run(in io.Reader) int {
 			wg.Add(1)
 			go func() { defer wg.Done(); a.call(req) }()
 		case "close":
+			if a.mode == "hang-close" {
+				time.Sleep(time.Hour)
+			}
 			wg.Wait()
 			if a.client != nil && a.mode != "no-logout" {
 				a.client.Close()
