@@ -290,7 +290,7 @@ func (s *Server) getJournal(w http.ResponseWriter, r *http.Request) {
 	}
 	var ans journalAnswer
 	if wait > 0 {
-		ctx, cancel := contextWithTimeout(r, wait)
+		ctx, cancel := context.WithTimeout(r.Context(), wait)
 		ans.Entries, ans.Dropped = s.WaitJournal(ctx, since)
 		cancel()
 	} else {
@@ -402,8 +402,4 @@ func (s *Server) postReset(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Reset()
 	writeJSON(w, http.StatusOK, s.clockState())
-}
-
-func contextWithTimeout(r *http.Request, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.Context(), d)
 }
