@@ -80,6 +80,8 @@ func (e *Error) Code() string { return e.ErrCode }
 // rate_limit, transport or other.
 func (e *Error) Kind() string { return e.ErrKind }
 
+// Error returns the client's message, or its code or kind when it gave
+// no message.
 func (e *Error) Error() string {
 	if e.ErrMessage != "" {
 		return e.ErrMessage

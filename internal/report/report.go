@@ -85,8 +85,11 @@ func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, res := range results {
 		fmt.Fprintf(&b, "%-5s %-6s %s", strings.ToUpper(string(res.Status)), res.Level, res.ID)
-		if res.Status == conformance.Fail && !r.Enforced(res) {
+		switch {
+		case res.Status == conformance.Fail && !r.Enforced(res):
 			b.WriteString(" (not enforced; -strict enforces it)")
+		case res.Status == conformance.Skip && len(res.Details) > 0:
+			fmt.Fprintf(&b, " (%s)", strings.TrimPrefix(res.Details[0], "skipped: "))
 		}
 		b.WriteByte('\n')
 	}
