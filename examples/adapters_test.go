@@ -29,7 +29,7 @@ type exampleAdapter struct {
 	name       string
 	tools      []string // programs it needs on PATH
 	concurrent bool     // what its hello must announce
-	command    func(t *testing.T) []string
+	command    func(t testing.TB) []string
 }
 
 var goodAdapters = []exampleAdapter{
@@ -39,7 +39,7 @@ var goodAdapters = []exampleAdapter{
 		command: script("node", "adapters/node/adapter.mjs")},
 	{name: "shell", tools: []string{"bash", "curl"}, concurrent: false,
 		command: script("bash", "adapters/shell/adapter.sh")},
-	{name: "go", concurrent: true, command: func(t *testing.T) []string {
+	{name: "go", concurrent: true, command: func(t testing.TB) []string {
 		return []string{buildTool(t, "goadapter", "./adapters/go")}
 	}},
 }
@@ -49,8 +49,8 @@ var brokenAdapter = exampleAdapter{name: "broken-python", tools: []string{"pytho
 
 // script returns the command running file (relative to examples/) with
 // interpreter, as an absolute path so the command works from any directory.
-func script(interpreter, file string) func(t *testing.T) []string {
-	return func(t *testing.T) []string {
+func script(interpreter, file string) func(t testing.TB) []string {
+	return func(t testing.TB) []string {
 		abs, err := filepath.Abs(file)
 		if err != nil {
 			t.Fatal(err)
@@ -130,7 +130,7 @@ var builds struct {
 
 // buildTool builds the Go package pkg (relative to examples/) once, static,
 // and returns the binary's path.
-func buildTool(t *testing.T, name, pkg string) string {
+func buildTool(t testing.TB, name, pkg string) string {
 	t.Helper()
 	builds.Lock()
 	defer builds.Unlock()
@@ -200,7 +200,7 @@ type fake struct {
 	baseURL string
 }
 
-func startFake(t *testing.T, leaks fakebill.LeakMode) *fake {
+func startFake(t testing.TB, leaks fakebill.LeakMode) *fake {
 	t.Helper()
 	acct := newAccount()
 	s, err := fakebill.NewServer(fakebill.Options{
@@ -242,7 +242,7 @@ func (f *fake) logins() int {
 
 // proc is a running adapter.
 type proc struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	stdin   io.WriteCloser
 	answers chan answer
@@ -306,7 +306,7 @@ func adapterEnv(baseURL string, acct fakebill.Account) []string {
 }
 
 // startAdapter runs argv with env and sends hello.
-func startAdapter(t *testing.T, argv, env []string) (*proc, answer) {
+func startAdapter(t testing.TB, argv, env []string) (*proc, answer) {
 	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
@@ -455,12 +455,12 @@ func (p *proc) checkNoSecrets(acct fakebill.Account) {
 
 // session runs one adapter against a fresh fake for a scenario.
 type session struct {
-	t *testing.T
+	t testing.TB
 	f *fake
 	p *proc
 }
 
-func startSession(t *testing.T, a exampleAdapter, leaks fakebill.LeakMode) *session {
+func startSession(t testing.TB, a exampleAdapter, leaks fakebill.LeakMode) *session {
 	t.Helper()
 	requireTools(t, a.tools...)
 	f := startFake(t, leaks)
@@ -833,5 +833,39 @@ func TestShellAdapterArgv(t *testing.T) {
 		if strings.Contains(argv, v) {
 			t.Errorf("curl's command line held %s", name)
 		}
+	}
+}
+
+// BenchmarkAdapter measures, for each example adapter, one call through
+// the protocol (adapter, client, HTTP, fake) with the session reused, and
+// the start of a process up to its answer to hello plus its close: the
+// conformance runner pays the latter once per check.
+func BenchmarkAdapter(b *testing.B) {
+	for _, a := range goodAdapters {
+		b.Run(a.name+"/call", func(b *testing.B) {
+			s := startSession(b, a, fakebill.LeakRefuse)
+			for b.Loop() {
+				if got := s.p.call("GetSessionInfo.json", map[string]any{}); !got.OK {
+					b.Fatalf("call: %s", got.raw)
+				}
+			}
+			b.StopTimer()
+			s.p.closeAndWait(false)
+			if n := s.f.logins(); n != 1 {
+				b.Errorf("logins = %d, want 1", n)
+			}
+		})
+		b.Run(a.name+"/start", func(b *testing.B) {
+			requireTools(b, a.tools...)
+			f := startFake(b, fakebill.LeakRefuse)
+			argv := a.command(b)
+			for b.Loop() {
+				p, hello := startAdapter(b, argv, adapterEnv(f.baseURL, f.acct))
+				if !hello.OK {
+					b.Fatalf("hello: %s", hello.raw)
+				}
+				p.closeAndWait(false)
+			}
+		})
 	}
 }
