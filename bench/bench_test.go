@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"fmt"
 	"net/http"
 	"runtime"
 	"testing"
@@ -128,9 +127,7 @@ func BenchmarkCallParallel(b *testing.B) {
 func BenchmarkCallLeakScan(b *testing.B) {
 	const kib8 = 8 << 10
 	s := newFake(b, fakebill.Options{})
-	f := fill(b, s, 1, s.ClearJournal)
-	id := f.hot[0].tmpl
-	_ = id
+	sid := sessionOf(b, s)
 	for _, c := range []struct{ name, query string }{
 		{"clean", "page=2"},
 		{"hostile-id-run-8KiB", "t=" + repeat("A", kib8)},
@@ -138,7 +135,7 @@ func BenchmarkCallLeakScan(b *testing.B) {
 		{"hostile-20000-params", repeat("page=2&", 20_000)},
 	} {
 		b.Run(c.name, func(b *testing.B) {
-			q := newRequest(callPath+"?"+c.query, callForm(sessionOf(b, s)))
+			q := newRequest(callPath+"?"+c.query, callForm(sid))
 			w := newSink()
 			b.ReportAllocs()
 			b.SetBytes(int64(len(c.query)))
@@ -227,5 +224,3 @@ func repeat(s string, n int) string {
 func sessionOf(tb testing.TB, s http.Handler) string {
 	return login(tb, s, newSink(), newRequest(loginPath, loginForm()))
 }
-
-var _ = fmt.Sprint
