@@ -360,6 +360,9 @@ func (p *proc) send(req map[string]any) int {
 // answerTimeout guards against a hung adapter; no test waits it out.
 const answerTimeout = 20 * time.Second
 
+// exitTimeout bounds the wait for an adapter to exit after close.
+const exitTimeout = 10 * time.Second
+
 func (p *proc) receive() answer {
 	p.t.Helper()
 	select {
@@ -396,7 +399,9 @@ func (p *proc) call(path string, data any) answer {
 }
 
 // closeAndWait sends close (or, with eof, closes stdin) and waits for the
-// adapter to exit cleanly within the protocol's 5 seconds.
+// adapter to exit cleanly. The protocol allows 5 seconds, which the
+// conformance runner enforces; here the bound is doubled so that a loaded
+// machine does not fail the test.
 func (p *proc) closeAndWait(eof bool) {
 	p.t.Helper()
 	if eof {
@@ -409,8 +414,8 @@ func (p *proc) closeAndWait(eof bool) {
 		if ok {
 			p.t.Errorf("line after close: %s", a.raw)
 		}
-	case <-time.After(5 * time.Second):
-		p.t.Fatalf("adapter still running 5s after close")
+	case <-time.After(exitTimeout):
+		p.t.Fatalf("adapter still running %v after close", exitTimeout)
 	}
 	select {
 	case err := <-p.exited:
@@ -418,8 +423,8 @@ func (p *proc) closeAndWait(eof bool) {
 		if err != nil {
 			p.t.Errorf("adapter exit: %v (stderr: %s)", err, p.stderr)
 		}
-	case <-time.After(5 * time.Second):
-		p.t.Fatalf("adapter still running 5s after close")
+	case <-time.After(exitTimeout):
+		p.t.Fatalf("adapter still running %v after close", exitTimeout)
 	}
 }
 
