@@ -29,7 +29,7 @@ const (
 // appear only as labels.
 type Entry struct {
 	V            int       `json:"v"`
-	Seq          int64     `json:"seq"`
+	Seq          int64     `json:"seq"` // numbered on arrival, from 1
 	Time         time.Time `json:"time"`
 	Method       string    `json:"method"`
 	Path         string    `json:"path"`
@@ -45,7 +45,7 @@ type Entry struct {
 	Code         string    `json:"code,omitempty"` // BDC or FAKEBILL code of an error answer
 	Leaks        []Leak    `json:"leaks,omitempty"`
 	Note         string    `json:"note,omitempty"`
-	DoneSeq      int64     `json:"done_seq"`
+	DoneSeq      int64     `json:"done_seq"` // the latest Seq that had arrived when this request completed
 }
 
 // Leak is a secret found in a URL: which field it was (userName, password,
@@ -64,7 +64,6 @@ type journal struct {
 	n       int       // entries held
 	limit   int
 	head    int // index of the oldest entry once the ring is full
-	done    int64
 	dropped int64
 	w       io.Writer
 	werr    error
@@ -86,7 +85,6 @@ func (j *journal) nextSeq() int64 { return j.seq.Add(1) }
 func (j *journal) add(e *Entry) (sinkErr error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.done++
 	// done_seq is on the arrival scale, the latest seq that had arrived
 	// when this request completed, so that a later request with seq >
 	// done_seq provably arrived after this one completed: audit tells

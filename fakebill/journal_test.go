@@ -140,15 +140,40 @@ func TestJournalConcurrentSeq(t *testing.T) {
 	}
 	wg.Wait()
 	got, _ := s.Journal(0)
-	seen, done := map[int64]bool{}, map[int64]bool{}
-	for _, e := range got {
-		seen[e.Seq], done[e.DoneSeq] = true, true
+	if len(got) != 41 {
+		t.Fatalf("%d entries, want 41", len(got))
 	}
-	for i := int64(1); i <= 41; i++ {
-		if !seen[i] || !done[i] {
-			t.Errorf("seq or done_seq %d missing", i)
+	// Seq numbers arrivals 1 to 41; DoneSeq is on the same scale: no
+	// smaller than the entry's own Seq, no larger than the last arrival.
+	for i, e := range got {
+		if e.Seq != int64(i+1) || e.DoneSeq < e.Seq || e.DoneSeq > 41 {
+			t.Errorf("entry %d: seq %d done_seq %d, want seq %d and %d <= done_seq <= 41", i, e.Seq, e.DoneSeq, i+1, e.Seq)
 		}
 	}
+}
+
+// TestJournalDoneSeqOrdersRequests checks what audit relies on: a request
+// whose seq is above another's done_seq arrived after that one completed.
+func TestJournalDoneSeqOrdersRequests(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, _ := newTestServer(t, Options{})
+		sid := login(t, s, acctA)
+		s.AddFault(Fault{Match: FaultMatch{Op: "Crud/Read/Vendor"}, RealDelay: time.Second, Times: 1})
+		var wg sync.WaitGroup
+		wg.Go(func() { post(t, s, "Crud/Read/Vendor.json", callForm(acctA, sid, "")) }) // seq 2, held
+		synctest.Wait()
+		post(t, s, "GetSessionInfo.json", callForm(acctA, sid, "")) // seq 3, done while 2 is held
+		wg.Wait()
+		post(t, s, "GetSessionInfo.json", callForm(acctA, sid, "")) // seq 4, after both
+		got, _ := s.Journal(1)
+		var pairs [][2]int64
+		for _, e := range got {
+			pairs = append(pairs, [2]int64{e.Seq, e.DoneSeq})
+		}
+		if diff := cmp.Diff([][2]int64{{2, 3}, {3, 3}, {4, 4}}, pairs); diff != "" {
+			t.Errorf("(seq, done_seq) (-want +got):\n%s", diff)
+		}
+	})
 }
 
 func TestWaitJournal(t *testing.T) {
