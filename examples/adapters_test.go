@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/big"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -527,6 +528,7 @@ func TestAdapterProtocol(t *testing.T) {
 		{"re-login is bounded and the dead session dropped", testBounded},
 		{"failed login is an auth error", testLoginFailure},
 		{"no answer is a transport error", testTransport},
+		{"a redirect is not followed", testRedirect},
 		{"end of input logs out", testEOF},
 		{"unknown op is refused", testUnknownOp},
 		{"concurrent expiry needs one login", testConcurrentExpiry},
@@ -707,6 +709,44 @@ func testTransport(t *testing.T, a exampleAdapter) {
 	wantError(t, got, "", "transport")
 	p.closeAndWait(false)
 	p.checkNoSecrets(acct)
+}
+
+func testRedirect(t *testing.T, a exampleAdapter) {
+	requireTools(t, a.tools...)
+	var mu sync.Mutex
+	followed := 0
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		followed++
+		mu.Unlock()
+	}))
+	defer elsewhere.Close()
+	// A 302 turns into a GET in most clients; a 307 re-sends the body.
+	codes := make(chan int, 2)
+	codes <- http.StatusFound
+	codes <- http.StatusTemporaryRedirect
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		code := http.StatusTemporaryRedirect
+		select {
+		case code = <-codes:
+		default:
+		}
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, code)
+	}))
+	defer redirector.Close()
+
+	acct := newAccount()
+	p, _ := startAdapter(t, a.command(t), adapterEnv(redirector.URL+"/api/v2", acct))
+	for range 2 {
+		wantError(t, p.call("GetSessionInfo.json", map[string]any{}), "", "transport")
+	}
+	p.closeAndWait(false)
+	p.checkNoSecrets(acct)
+	mu.Lock()
+	defer mu.Unlock()
+	if followed != 0 {
+		t.Errorf("requests that followed the redirect = %d, want 0", followed)
+	}
 }
 
 func testEOF(t *testing.T, a exampleAdapter) {

@@ -134,7 +134,13 @@ func httpClient(resolve resolveFlag) *http.Client {
 			return d.DialContext(ctx, network, addr)
 		}
 	}
-	return &http.Client{Transport: t, Timeout: callTimeout}
+	return &http.Client{Transport: t, Timeout: callTimeout, CheckRedirect: noRedirect}
+}
+
+// noRedirect answers a redirect as it is: v2 never sends one, and
+// following it would send the form, credentials included, elsewhere.
+func noRedirect(*http.Request, []*http.Request) error {
+	return http.ErrUseLastResponse
 }
 
 // adapter serves the protocol over one shared client.

@@ -36,6 +36,17 @@ def kind_of(code):
     return "other"
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuses redirects: v2 never sends one, and following it would send
+    the form, credentials included, wherever the Location points."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
 class BillError(Exception):
     """An API call that failed: code is the BDC code when known."""
 
@@ -91,7 +102,7 @@ class Client:
             headers={"Content-Type": "application/x-www-form-urlencoded",
                      "Accept": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=self._timeout) as resp:
+            with _opener.open(req, timeout=self._timeout) as resp:
                 status, raw = resp.status, resp.read()
         except urllib.error.HTTPError as e:
             status, raw = e.code, e.read()

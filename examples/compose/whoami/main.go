@@ -104,7 +104,10 @@ func httpClient(resolve string) (*http.Client, error) {
 			return d.DialContext(ctx, network, addr)
 		}
 	}
-	return &http.Client{Transport: t}, nil
+	// A redirect is answered as it is: v2 never sends one, and following
+	// it would send the form, credentials included, elsewhere.
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &http.Client{Transport: t, CheckRedirect: noRedirect}, nil
 }
 
 // post sends form in a POST body and decodes the v2 answer's
