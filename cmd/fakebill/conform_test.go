@@ -307,7 +307,7 @@ func TestConformSetupErrors(t *testing.T) {
 
 func TestConformRunTimeout(t *testing.T) {
 	// Long enough for the probe, even under the race detector.
-	r := conform(t, []string{"-run-timeout", "4s", "-timeout", "1m"}, "hang")
+	r := conform(t, []string{"-run-timeout", "8s", "-timeout", "1m"}, "hang")
 	if r.code != 1 {
 		t.Fatalf("exit status = %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 	}
