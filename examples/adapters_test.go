@@ -532,6 +532,7 @@ func TestAdapterProtocol(t *testing.T) {
 		{"end of input logs out", testEOF},
 		{"unknown op is refused", testUnknownOp},
 		{"concurrent expiry needs one login", testConcurrentExpiry},
+		{"many overlapping calls share one re-login", testManyOverlapping},
 	}
 	for _, a := range goodAdapters {
 		t.Run(a.name, func(t *testing.T) {
@@ -796,6 +797,34 @@ func testConcurrentExpiry(t *testing.T, a exampleAdapter) {
 		t.Errorf("logins = %d, want 2 (the first, then one for the three callers); requests: %v", got, s.f.steps())
 	}
 	s.p.checkNoSecrets(s.f.acct)
+}
+
+func testManyOverlapping(t *testing.T, a exampleAdapter) {
+	if !a.concurrent {
+		t.Skipf("the %s adapter handles one request at a time", a.name)
+	}
+	s := startSession(t, a, fakebill.LeakRefuse)
+	wantOK(t, s.p.call("GetSessionInfo.json", map[string]any{}))
+	s.f.EndAll()
+	// However the calls interleave, a client whose callers share one
+	// login needs exactly one more.
+	const n = 12
+	ids := map[int]bool{}
+	for i := range n {
+		ids[s.p.send(map[string]any{"op": "call", "path": "Crud/Read/Vendor.json", "data": map[string]any{"id": i}})] = true
+	}
+	for range n {
+		got := s.p.receive()
+		if !ids[got.ID] {
+			t.Fatalf("answer to unknown or repeated id: %s", got.raw)
+		}
+		delete(ids, got.ID)
+		wantOK(t, got)
+	}
+	s.p.closeAndWait(false)
+	if got := s.f.logins(); got != 2 {
+		t.Errorf("logins = %d, want 2; requests: %v", got, s.f.steps())
+	}
 }
 
 // TestBrokenAdapterFaults shows the broken adapter's faults directly, so
