@@ -247,8 +247,10 @@ func auditLoginStorm(es []fakebill.Entry, limit int, window time.Duration) []str
 			}
 		}
 		if best > limit {
-			found = append(found, fmt.Sprintf("%s logged in %d times within %v of server time (seq %d at %s to seq %d at %s); at most %d allowed",
-				acct, best, window, ls[bi].Seq, ls[bi].Time.Format(time.RFC3339), ls[bj].Seq, ls[bj].Time.Format(time.RFC3339), limit))
+			first, last := ls[bi], ls[bj]
+			found = append(found, fmt.Sprintf("%s logged in %d times within %v of server time "+
+				"(seq %d at %s to seq %d at %s); at most %d allowed", acct, best, window,
+				first.Seq, first.Time.Format(time.RFC3339), last.Seq, last.Time.Format(time.RFC3339), limit))
 		}
 	}
 	return found
@@ -271,8 +273,8 @@ func auditRetryLoop(es []fakebill.Entry, limit int) []string {
 	flush := func(key string, r *run) {
 		if r != nil && r.n > limit && !r.reported {
 			r.reported = true
-			found = append(found, fmt.Sprintf("%s sent %s %d times in a row, each answered by an error (last %s; seq %d to %d); at most %d allowed",
-				key, r.op, r.n, r.answer, r.first, r.last, limit))
+			found = append(found, fmt.Sprintf("%s sent %s %d times in a row, each answered by an error "+
+				"(last %s; seq %d to %d); at most %d allowed", key, r.op, r.n, r.answer, r.first, r.last, limit))
 		}
 	}
 	var keys []string

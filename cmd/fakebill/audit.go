@@ -64,9 +64,12 @@ func parseAudit(args []string, stderr io.Writer) (*auditConfig, error) {
 	fs.StringVar(&c.url, "url", "", "read the journal of the server at this root `URL`")
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer `token` of the server's control API")
 	c.register(fs)
-	fs.IntVar(&c.opts.LoginStormLogins, "login-storm-logins", conformance.DefaultLoginStormLogins, "most logins per account within -login-storm-window")
-	fs.DurationVar(&c.opts.LoginStormWindow, "login-storm-window", conformance.DefaultLoginStormWindow, "span of server time logins are counted over")
-	fs.IntVar(&c.opts.RetryLoopRepeats, "retry-loop-repeats", conformance.DefaultRetryLoopRepeats, "most identical failing requests in a row per account")
+	fs.IntVar(&c.opts.LoginStormLogins, "login-storm-logins", conformance.DefaultLoginStormLogins,
+		"most logins per account within -login-storm-window")
+	fs.DurationVar(&c.opts.LoginStormWindow, "login-storm-window", conformance.DefaultLoginStormWindow,
+		"span of server time logins are counted over")
+	fs.IntVar(&c.opts.RetryLoopRepeats, "retry-loop-repeats", conformance.DefaultRetryLoopRepeats,
+		"most identical failing requests in a row per account")
 	if err := fs.Parse(args); err != nil {
 		return nil, errShown{err}
 	}
@@ -204,7 +207,8 @@ func fetchJournal(ctx context.Context, root, token string) ([]fakebill.Entry, er
 			return nil, err
 		}
 		if dropped > 0 {
-			return nil, fmt.Errorf("the journal has evicted entries (%d dropped from the ring): audit the -journal file, or raise -journal-size", dropped)
+			return nil, fmt.Errorf("the journal has evicted entries (%d dropped from the ring): "+
+				"audit the -journal file, or raise -journal-size", dropped)
 		}
 		if len(page) == 0 || page[len(page)-1].Seq <= since {
 			return all, nil
@@ -214,7 +218,8 @@ func fetchJournal(ctx context.Context, root, token string) ([]fakebill.Entry, er
 	}
 }
 
-func journalPage(ctx context.Context, hc *http.Client, root, token string, since int64) ([]fakebill.Entry, int64, error) {
+func journalPage(ctx context.Context, hc *http.Client, root, token string,
+	since int64) ([]fakebill.Entry, int64, error) {
 	target := root + "/_fakebill/journal?since=" + strconv.FormatInt(since, 10)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {

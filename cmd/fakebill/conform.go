@@ -175,7 +175,8 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return 2
 	}
 	if caps.API != "v2" {
-		fmt.Fprintf(stderr, "fakebill conform: the adapter speaks API %q; this release checks v2 clients only (v3 is reserved for a later release)\n", caps.API)
+		fmt.Fprintf(stderr, "fakebill conform: the adapter speaks API %q; "+
+			"this release checks v2 clients only (v3 is reserved for a later release)\n", caps.API)
 		return 2
 	}
 
@@ -196,7 +197,8 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 // evaluate runs conformance.Evaluate, but returns by the run's deadline
 // plus a grace even if a check does not: every check then fails.
-func evaluate(ctx context.Context, s conformance.Subject, opts *conformance.Options, grace time.Duration) ([]conformance.Result, error) {
+func evaluate(ctx context.Context, s conformance.Subject, opts *conformance.Options,
+	grace time.Duration) ([]conformance.Result, error) {
 	type outcome struct {
 		results []conformance.Result
 		err     error

@@ -161,7 +161,8 @@ func (p *Process) hello() error {
 		return fmt.Errorf("%w: hello: %v", ErrSetup, ans.err)
 	}
 	if !*ans.msg.OK {
-		return fmt.Errorf("%w: the adapter refused hello: %v", ErrSetup, p.redact.Redact(errorOf(ans.msg).Error()))
+		msg := p.redact.Redact(errorOf(ans.msg).Error())
+		return fmt.Errorf("%w: the adapter refused hello: %v", ErrSetup, msg)
 	}
 	if ans.msg.Protocol != Protocol {
 		return fmt.Errorf("%w: the adapter speaks protocol %d; this runner speaks %d", ErrSetup, ans.msg.Protocol, Protocol)
@@ -336,7 +337,8 @@ func (p *Process) dispatch(n int, line []byte) {
 	if err := json.Unmarshal(line, &m); err != nil || m.ID == nil {
 		var obj map[string]json.RawMessage
 		if json.Unmarshal(line, &obj) != nil {
-			p.problem(fmt.Sprintf("protocol error: stdout line %d is not a JSON object (%d bytes); stdout carries protocol lines only, logs go to stderr", n, len(line)))
+			p.problem(fmt.Sprintf("protocol error: stdout line %d is not a JSON object (%d bytes); "+
+				"stdout carries protocol lines only, logs go to stderr", n, len(line)))
 		} else {
 			p.problem(fmt.Sprintf("protocol error: stdout line %d has no integer id", n))
 		}

@@ -60,7 +60,8 @@ func (r *refuser) Problems() []string {
 		if n > 1 {
 			times = fmt.Sprintf("%d times", n)
 		}
-		out = append(out, fmt.Sprintf("the client tried to reach %q through the proxy (%s); a client under test may reach only FAKEBILL_URL (loopback goes direct: NO_PROXY)", h, times))
+		out = append(out, fmt.Sprintf("the client tried to reach %q through the proxy (%s); "+
+			"a client under test may reach only FAKEBILL_URL (loopback goes direct: NO_PROXY)", h, times))
 	}
 	return out
 }
