@@ -10,8 +10,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/fakebill/toolkit/conformance"
@@ -166,6 +168,10 @@ func runConform(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		}
 	}
 
+	// Adapters run in process groups of their own, out of reach of the
+	// terminal's Ctrl-C: an interrupt must end the run, which kills them.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	ctx, cancel := context.WithTimeout(ctx, c.runTimeout)
 	defer cancel()
 	a := &adapter.Adapter{Args: c.cmd, Timeout: c.timeout}

@@ -155,6 +155,7 @@ func TestConformVerdicts(t *testing.T) {
 		{mode: "hang", flags: []string{"-timeout", "500ms"}, wantCode: 1, wantFail: all, wantDetail: "no answer to request"},
 		{mode: "crash", wantCode: 1, wantFail: all, wantDetail: "crash: the adapter exited (exit status 3) before close"},
 		{mode: "nonjson", wantCode: 1, wantFail: all, wantDetail: "protocol error: stdout line 2 is not a JSON object"},
+		{mode: "bad-exit", wantCode: 1, wantFail: all, wantDetail: "the adapter exited (exit status 1) after close"},
 		{mode: "proxy", wantCode: 1, wantFail: all, wantDetail: `the client tried to reach "api.bill.com" through the proxy`},
 	}
 	for _, tt := range tests {

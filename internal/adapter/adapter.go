@@ -97,18 +97,16 @@ func envSecrets(env conformance.Env) []report.Secret {
 
 // Probe starts the adapter against env, reads its answer to hello, and
 // closes it. It does not judge the API the adapter names: a caller that
-// needs "v2" checks Capabilities.API. An error wraps [ErrSetup].
+// needs "v2" checks Capabilities.API. Only a failed start or handshake is
+// an error (wrapping [ErrSetup]); what goes wrong after it, such as a bad
+// exit, recurs in every check and is judged there.
 func (a *Adapter) Probe(ctx context.Context, env conformance.Env) (Capabilities, error) {
 	p, err := a.start(ctx, env)
 	if err != nil {
 		return Capabilities{}, err
 	}
-	caps := p.caps
 	p.Close()
-	if probs := p.Problems(); len(probs) > 0 {
-		return caps, fmt.Errorf("%w: %s", ErrSetup, strings.Join(probs, "; "))
-	}
-	return caps, nil
+	return p.caps, nil
 }
 
 // Start starts the adapter against env and completes the hello
