@@ -143,7 +143,9 @@ func fixtureBody(raw []byte) ([]byte, error) {
 	return json.Marshal(envelope{Status: 0, Message: "Success", Data: json.RawMessage(raw)})
 }
 
-// HandleFunc makes path answer whatever f returns.
+// HandleFunc makes path answer whatever f returns. Like
+// [net/http.ServeMux.HandleFunc], it panics on a setup error: an empty
+// path or a nil f.
 func (s *Server) HandleFunc(path string, f FixtureFunc) {
 	p, err := fixturePath(path)
 	if err != nil || f == nil {
