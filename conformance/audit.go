@@ -37,6 +37,20 @@ type AuditOptions struct {
 	// request (operation and data) when each is answered by an error;
 	// more is a retry loop. 0 means DefaultRetryLoopRepeats.
 	RetryLoopRepeats int
+	// StaleResends is how many requests per dead session may still arrive
+	// after the server refused or ended it, when each of them is refused
+	// with BDC_1109 too: a concurrent client's workers can send the old
+	// session before the one that met the refusal has told them, and the
+	// server cannot tell that from a client that keeps a dead session.
+	// 0, the default, excuses none.
+	StaleResends int
+}
+
+func (o *AuditOptions) staleResends() int {
+	if o == nil {
+		return 0
+	}
+	return o.StaleResends
 }
 
 func (o *AuditOptions) thresholds() (logins int, window time.Duration, repeats int, err error) {
@@ -44,7 +58,7 @@ func (o *AuditOptions) thresholds() (logins int, window time.Duration, repeats i
 	if o == nil {
 		return logins, window, repeats, nil
 	}
-	if o.LoginStormLogins < 0 || o.LoginStormWindow < 0 || o.RetryLoopRepeats < 0 {
+	if o.LoginStormLogins < 0 || o.LoginStormWindow < 0 || o.RetryLoopRepeats < 0 || o.StaleResends < 0 {
 		return 0, 0, 0, errors.New("conformance: audit thresholds must not be negative")
 	}
 	if o.LoginStormLogins > 0 {
@@ -76,6 +90,7 @@ func Audit(entries []fakebill.Entry, opts *AuditOptions) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	resends := opts.staleResends()
 	checks, err := selectPassive(opts)
 	if err != nil {
 		return nil, err
@@ -85,7 +100,7 @@ func Audit(entries []fakebill.Entry, opts *AuditOptions) ([]Result, error) {
 
 	judges := map[string]func([]fakebill.Entry) []string{
 		"audit-secret-in-url":       auditSecretInURL,
-		"audit-stale-session-reuse": auditStaleSessionReuse,
+		"audit-stale-session-reuse": func(es []fakebill.Entry) []string { return auditStaleSessionReuse(es, resends) },
 		"audit-login-storm":         func(es []fakebill.Entry) []string { return auditLoginStorm(es, logins, window) },
 		"audit-retry-loop":          func(es []fakebill.Entry) []string { return auditRetryLoop(es, repeats) },
 	}
@@ -184,8 +199,10 @@ func auditSecretInURL(es []fakebill.Entry) []string {
 }
 
 // auditStaleSessionReuse finds requests that sent a session after the
-// server had answered BDC_1109 for it, or after it was logged out.
-func auditStaleSessionReuse(es []fakebill.Entry) []string {
+// server had answered BDC_1109 for it, or after it was logged out. The
+// first excused resends of each session that were themselves refused with
+// BDC_1109 do not count.
+func auditStaleSessionReuse(es []fakebill.Entry, excused int) []string {
 	type death struct {
 		done int64
 		why  string
@@ -209,9 +226,14 @@ func auditStaleSessionReuse(es []fakebill.Entry) []string {
 		}
 	}
 	var found []string
+	resent := map[string]int{}
 	for _, e := range es {
 		d, ok := dead[e.Session]
 		if !ok || e.Seq <= d.done || e.Op == "Login" || e.Op == "ListOrgs" {
+			continue
+		}
+		if e.Code == fakebill.CodeSessionInvalid && resent[e.Session] < excused {
+			resent[e.Session]++
 			continue
 		}
 		found = append(found, fmt.Sprintf("%s sent again after %s (done at %d): %s", e.Session, d.why, d.done, describe(e)))

@@ -116,6 +116,30 @@ func TestAudit(t *testing.T) {
 			wantDetails: []string{"session#1 sent again after the server answered BDC_1109 at seq 2 (done at 2): seq 3"},
 		},
 		{
+			name: "resends a concurrent client may make",
+			entries: journal(
+				login("account#1", "session#1", 0),
+				call("account#1", "session#1", fakebill.CodeSessionInvalid),
+				call("account#1", "session#1", fakebill.CodeSessionInvalid),
+				call("account#1", "session#1", fakebill.CodeSessionInvalid),
+				login("account#1", "session#2", 0),
+			),
+			opts: &AuditOptions{StaleResends: 2},
+			want: allPass(),
+		},
+		{
+			name: "more resends than excused",
+			entries: journal(
+				login("account#1", "session#1", 0),
+				call("account#1", "session#1", fakebill.CodeSessionInvalid),
+				call("account#1", "session#1", fakebill.CodeSessionInvalid),
+				call("account#1", "session#1", fakebill.CodeSessionInvalid),
+			),
+			opts:        &AuditOptions{StaleResends: 1},
+			want:        allPass("audit-stale-session-reuse"),
+			wantDetails: []string{": seq 4 POST"},
+		},
+		{
 			name: "session reused after logout",
 			entries: journal(
 				login("account#1", "session#1", 0),
@@ -249,6 +273,7 @@ func TestAuditBadOptions(t *testing.T) {
 		{"active check", &AuditOptions{Only: []string{"reuse-session"}}, `"reuse-session" is an active check`},
 		{"nothing left", &AuditOptions{Skip: []string{"audit-secret-in-url", "audit-stale-session-reuse", "audit-login-storm", "audit-retry-loop"}}, "no check selected"},
 		{"negative", &AuditOptions{RetryLoopRepeats: -1}, "must not be negative"},
+		{"negative resends", &AuditOptions{StaleResends: -1}, "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

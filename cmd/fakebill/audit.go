@@ -70,6 +70,8 @@ func parseAudit(args []string, stderr io.Writer) (*auditConfig, error) {
 		"span of server time logins are counted over")
 	fs.IntVar(&c.opts.RetryLoopRepeats, "retry-loop-repeats", conformance.DefaultRetryLoopRepeats,
 		"most identical failing requests in a row per account")
+	fs.IntVar(&c.opts.StaleResends, "stale-resends", 0,
+		"requests per dead session to excuse when each was refused with BDC_1109 (a concurrent client's in-flight work)")
 	if err := fs.Parse(args); err != nil {
 		return nil, errShown{err}
 	}
@@ -80,6 +82,8 @@ func parseAudit(args []string, stderr io.Writer) (*auditConfig, error) {
 		return nil, errors.New("give exactly one of -journal FILE and -url URL")
 	case c.opts.LoginStormLogins <= 0 || c.opts.LoginStormWindow <= 0 || c.opts.RetryLoopRepeats <= 0:
 		return nil, errors.New("thresholds must be positive")
+	case c.opts.StaleResends < 0:
+		return nil, errors.New("-stale-resends must not be negative")
 	}
 	c.opts.Only, c.opts.Skip = ids(c.only), ids(c.skip)
 	return c, nil

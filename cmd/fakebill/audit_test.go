@@ -97,6 +97,15 @@ func TestAuditFile(t *testing.T) {
 			wantStdout: []string{"FAIL  MUST   audit-stale-session-reuse\n", "session#1 sent again after it was logged out at seq 2"},
 		},
 		{
+			name: "resends excused",
+			journal: entryLines(jentry("Login", "session#1", ""),
+				jentry("GetSessionInfo", "session#1", fakebill.CodeSessionInvalid),
+				jentry("GetSessionInfo", "session#1", fakebill.CodeSessionInvalid)),
+			flags:      []string{"-stale-resends", "1"},
+			wantCode:   0,
+			wantStdout: []string{"PASS  MUST   audit-stale-session-reuse\n"},
+		},
+		{
 			name:       "storm is a SHOULD",
 			journal:    entryLines(storm...),
 			wantCode:   0,
@@ -141,6 +150,7 @@ func TestAuditFile(t *testing.T) {
 		{name: "empty", journal: "", wantCode: 2, wantStderr: "the journal is empty"},
 		{name: "unknown id", journal: entryLines(jentry("Login", "s", "")), flags: []string{"-skip", "audit-nope"}, wantCode: 2, wantStderr: `unknown check "audit-nope"`},
 		{name: "active id", journal: entryLines(jentry("Login", "s", "")), flags: []string{"-only", "reuse-session"}, wantCode: 2, wantStderr: "is an active check"},
+		{name: "negative resends", journal: entryLines(jentry("Login", "s", "")), flags: []string{"-stale-resends", "-1"}, wantCode: 2, wantStderr: "-stale-resends must not be negative"},
 		{name: "bad threshold", journal: entryLines(jentry("Login", "s", "")), flags: []string{"-retry-loop-repeats", "0"}, wantCode: 2, wantStderr: "thresholds must be positive"},
 	}
 	for _, tt := range tests {
