@@ -204,29 +204,40 @@ func TestConformVerdicts(t *testing.T) {
 }
 
 func TestConformRedactsSecrets(t *testing.T) {
-	secrets := filepath.Join(t.TempDir(), "secrets")
-	r := conform(t, []string{"-only", "no-secret-in-output,reuse-session"}, "leaky-log", secrets)
-	if r.code != 1 {
-		t.Fatalf("exit status = %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
+	tests := []struct {
+		mode     string
+		wantFail []string
+	}{
+		{"leaky-log", []string{"no-secret-in-output"}},
+		{"leaky-crash", []string{"no-secret-in-output", "reuse-session"}},
 	}
-	if diff := cmp.Diff([]string{"no-secret-in-output"}, r.json.byStatus("fail")); diff != "" {
-		t.Errorf("failing checks (-want +got):\n%s", diff)
-	}
-	b, err := os.ReadFile(secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds := strings.Fields(string(b))
-	if len(creds) < 6 {
-		t.Fatalf("the adapter recorded %d credentials, want 3 per run", len(creds))
-	}
-	outputs := map[string]string{"stdout": r.stdout, "stderr": r.stderr, "JSON": string(r.jsonRaw), "JUnit": string(r.junitRaw)}
-	for name, out := range outputs {
-		for _, c := range creds {
-			if strings.Contains(out, c[:5]) {
-				t.Errorf("%s report shows a secret or its 5-character prefix %q", name, c[:5])
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			secrets := filepath.Join(t.TempDir(), "secrets")
+			r := conform(t, []string{"-only", "no-secret-in-output,reuse-session"}, tt.mode, secrets)
+			if r.code != 1 {
+				t.Fatalf("exit status = %d, want 1\n%s%s", r.code, r.stdout, r.stderr)
 			}
-		}
+			if diff := cmp.Diff(tt.wantFail, r.json.byStatus("fail")); diff != "" {
+				t.Errorf("failing checks (-want +got):\n%s", diff)
+			}
+			b, err := os.ReadFile(secrets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			creds := strings.Fields(string(b))
+			if len(creds) < 6 {
+				t.Fatalf("the adapter recorded %d credentials, want 3 per run", len(creds))
+			}
+			outputs := map[string]string{"stdout": r.stdout, "stderr": r.stderr, "JSON": string(r.jsonRaw), "JUnit": string(r.junitRaw)}
+			for name, out := range outputs {
+				for _, c := range creds {
+					if strings.Contains(out, c[:5]) {
+						t.Errorf("%s report shows a secret or its 5-character prefix %q", name, c[:5])
+					}
+				}
+			}
+		})
 	}
 }
 

@@ -225,7 +225,7 @@ func TestFaults(t *testing.T) {
 		{mode: "refuse", wantStartErr: "refused hello: protocol 1 not supported"},
 		{mode: "hang-hello", wantStartErr: "no answer to request 0"},
 		{mode: "hang", wantCallErr: true, wantProblems: []string{"hang: no answer to request 1 (call GetSessionInfo.json) within"}},
-		{mode: "crash", wantCallErr: true, wantProblems: []string{"crash: the adapter exited (exit status 3) before close"}},
+		{mode: "crash", wantCallErr: true, wantProblems: []string{"crash: the adapter exited (exit status 3) before close; its stderr ended with:\npanic: the client under test fell over"}},
 		{mode: "nonjson", wantProblems: []string{"protocol error: stdout line 2 is not a JSON object (34 bytes)"}},
 		{mode: "huge", wantCallErr: true, wantProblems: []string{"protocol error: stdout line 2 is longer than 1 MiB"}},
 		{mode: "unknown-id", wantProblems: []string{"an answer with id 1001, which is not an open request"}},

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,6 +45,7 @@ type Process struct {
 	killed    bool // we killed it and already said why
 	closed    bool
 
+	stderr   *tail         // the end of stderr, to explain a crash
 	readDone chan struct{} // stdout reached EOF
 	exited   chan struct{} // process waited for; state below set
 	exitErr  error
@@ -115,10 +117,14 @@ func (a *Adapter) start(ctx context.Context, env conformance.Env) (*Process, err
 		abandoned: make(map[int64]bool),
 		readDone:  make(chan struct{}),
 		exited:    make(chan struct{}),
+		stderr:    &tail{max: stderrTail},
 	}
 	cmd := exec.CommandContext(pctx, a.Args[0], a.Args[1:]...)
 	cmd.Env = environ(a.parentEnv(), env, ref.URL())
-	cmd.Stderr = env.Log
+	cmd.Stderr = p.stderr
+	if env.Log != nil {
+		cmd.Stderr = io.MultiWriter(env.Log, p.stderr)
+	}
 	cmd.WaitDelay = 2 * time.Second
 	setGroup(cmd)
 	stdin, err := cmd.StdinPipe()
@@ -382,9 +388,9 @@ func (p *Process) wait() {
 	case p.ctx.Err() != nil:
 		p.problem("the run timed out or was stopped; the adapter was killed")
 	case !closing:
-		p.problem(fmt.Sprintf("crash: the adapter exited (%s) before close", status))
+		p.problem(fmt.Sprintf("crash: the adapter exited (%s) before close%s", status, p.stderr.explain()))
 	case err != nil:
-		p.problem(fmt.Sprintf("the adapter exited (%s) after close; want exit status 0", status))
+		p.problem(fmt.Sprintf("the adapter exited (%s) after close; want exit status 0%s", status, p.stderr.explain()))
 	}
 
 	// Problems first: whoever waits on exited reads them next.
@@ -487,4 +493,36 @@ func (p *Process) Problems() []string {
 		out = append(out, p.redact.Redact(s))
 	}
 	return out
+}
+
+// stderrTail is how much of the end of stderr a crash report quotes.
+const stderrTail = 512
+
+// tail keeps the last max bytes written to it.
+type tail struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+// explain quotes the end of stderr for a problem; the problem is redacted
+// as a whole before anyone sees it.
+func (t *tail) explain() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := strings.TrimSpace(strings.ToValidUTF8(string(t.buf), "?"))
+	if s == "" {
+		return ""
+	}
+	return "; its stderr ended with:\n" + s
 }

@@ -27,6 +27,7 @@
 //	grandchild  echo, but starts a child that holds stdout and sleeps; a
 //	            call answers {"pid": child's pid}
 //	leaky-log   good, but logs its password and a devKey prefix to stderr
+//	leaky-crash logs its credentials to stderr and exits at the first call
 //	no-relogin  a naive client that logs in once and never again
 //	no-logout   good, but announces close:true and never logs out
 //
@@ -227,6 +228,11 @@ func (a *adapter) call(req request) {
 	case "hang":
 		time.Sleep(time.Hour)
 	case "crash":
+		fmt.Fprintln(a.errOut, "panic: the client under test fell over")
+		os.Exit(3)
+	case "leaky-crash":
+		fmt.Fprintf(a.errOut, "login failed for %s with %s (%s)\n", os.Getenv("FAKEBILL_USER_NAME"),
+			url.QueryEscape(os.Getenv("FAKEBILL_PASSWORD")), os.Getenv("FAKEBILL_DEV_KEY"))
 		os.Exit(3)
 	case "huge":
 		if first {
