@@ -31,13 +31,13 @@ func BenchmarkLogin(b *testing.B) {
 			w := newSink()
 			q := newRequest(loginPath, loginForm())
 			b.ReportAllocs()
+			cpu := startCPU()
 			for b.Loop() {
 				serve(b, h, w, q)
 			}
-			recordNs(b)
+			cpu.report(b)
 		})
 	}
-	logRatio(b)
 }
 
 // sessionCounts are the live-session counts BenchmarkCall compares.
@@ -65,12 +65,10 @@ func BenchmarkCall(b *testing.B) {
 						f = fill(b, h, sz.n, clear)
 					}
 					runCalls(b, f)
-					recordNs(b)
 				})
 				f = nil
 				runtime.GC() // leave no garbage of this handler to the next
 			}
-			logRatio(b)
 		})
 	}
 }
@@ -83,6 +81,7 @@ func runCalls(b *testing.B, f *filled) {
 	runtime.ReadMemStats(&m0)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := startCPU()
 	i := 0
 	for b.Loop() {
 		serve(b, f.h, w, f.hot[i])
@@ -90,6 +89,7 @@ func runCalls(b *testing.B, f *filled) {
 			i = 0
 		}
 	}
+	cpu.report(b)
 	b.StopTimer()
 	runtime.ReadMemStats(&m1)
 	b.ReportMetric(f.perSession, "bytes/session")
@@ -105,6 +105,8 @@ func BenchmarkCallParallel(b *testing.B) {
 			f := fill(b, h, 1_000, clear)
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := startCPU()
+			defer cpu.report(b)
 			b.RunParallel(func(pb *testing.PB) {
 				w := newSink()
 				i := 0
@@ -113,10 +115,8 @@ func BenchmarkCallParallel(b *testing.B) {
 					i += 7
 				}
 			})
-			recordNs(b)
 		})
 	}
-	logRatio(b)
 }
 
 // BenchmarkCallLeakScan measures a whole call whose URL the leak

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -193,42 +192,35 @@ func fill(tb testing.TB, h http.Handler, n int, clear func()) *filled {
 	f := &filled{h: h, n: n}
 	w := newSink()
 	q := newRequest(loginPath, loginForm())
-	before := heapInuse()
 	stride := max(n/hotSet, 1)
+	ids := make([]string, 0, min(n, hotSet))
+	before := heapInuse()
 	for i := range n {
 		id := login(tb, h, w, q)
-		if i%stride == 0 && len(f.hot) < hotSet {
-			f.hot = append(f.hot, newRequest(callPath, callForm(id)))
+		if i%stride == 0 && len(ids) < hotSet {
+			ids = append(ids, id)
 		}
 	}
 	if clear != nil {
 		clear()
 	}
 	f.perSession = float64(int64(heapInuse())-int64(before)) / float64(n)
+	for _, id := range ids {
+		f.hot = append(f.hot, newRequest(callPath, callForm(id)))
+	}
 	return f
 }
 
-// ratios remembers the last ns/op of each leaf so that a parent can log
-// fakebill's cost relative to the floor's.
-var ratios = struct {
-	sync.Mutex
-	ns map[string]float64
-}{ns: map[string]float64{}}
+// cpuMeter reports the process's CPU time per iteration as cpu-ns/op.
+// On a machine shared with other work, wall time per op swings with the
+// load while CPU time stays close to the work done, so the floor ratios
+// are read from both.
+type cpuMeter struct{ start time.Duration }
 
-func recordNs(b *testing.B) {
-	ratios.Lock()
-	ratios.ns[b.Name()] = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-	ratios.Unlock()
-}
+func startCPU() cpuMeter { return cpuMeter{cpuTime()} }
 
-// logRatio logs ns/op of parent/impl=fakebill over parent/impl=floor.
-// It is a single run's figure; docs/PERFORMANCE.md uses benchstat
-// medians over -count=10.
-func logRatio(b *testing.B) {
-	ratios.Lock()
-	defer ratios.Unlock()
-	fb, fl := ratios.ns[b.Name()+"/impl=fakebill"], ratios.ns[b.Name()+"/impl=floor"]
-	if fb > 0 && fl > 0 {
-		b.Logf("fakebill/floor = %.2f (%.0f ns / %.0f ns)", fb/fl, fb, fl)
+func (m cpuMeter) report(b *testing.B) {
+	if end := cpuTime(); end > 0 && b.N > 0 {
+		b.ReportMetric(float64(end-m.start)/float64(b.N), "cpu-ns/op")
 	}
 }
