@@ -209,8 +209,8 @@ func soakSessions(t *testing.T) int {
 		}
 		return n
 	}
-	if testing.Short() {
-		t.Skip("a meaningful heap reading needs 100,000 sessions; skipped with -short")
+	if testing.Short() || raceEnabled {
+		t.Skip("a meaningful heap reading needs 100,000 sessions; skipped with -short and -race")
 	}
 	return 100_000
 }
