@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fakebill/toolkit/conformance"
 	"github.com/fakebill/toolkit/fakebill"
 )
 
@@ -336,4 +337,30 @@ func TestAuditReports(t *testing.T) {
 	if !bytes.Contains(x, []byte(`<testsuite name="fakebill audit" tests="4" failures="0" errors="0" skipped="1">`)) {
 		t.Errorf("JUnit report:\n%s", x)
 	}
+}
+
+// FuzzAuditJournal feeds arbitrary journal files through the whole audit
+// path: any input is judged or refused with an error, never a panic.
+func FuzzAuditJournal(f *testing.F) {
+	f.Add([]byte(entryLines(jentry("Login", "session#1", ""), jentry("GetSessionInfo", "session#1", fakebill.CodeSessionInvalid))))
+	f.Add([]byte(gapJournal()))
+	f.Add([]byte(`{"v":1,"seq":1,"done_seq":0,"op":"Login","account":"a","time":"2026-01-01T00:00:00Z"}` + "\n" +
+		`{"v":1,"seq":2,"done_seq":1,"op":"Logout","session":"s","status":200}`))
+	f.Add([]byte("\x00\xff{\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, err := parseJournal(bytes.NewReader(data), "fuzz")
+		if err != nil {
+			return
+		}
+		if err := checkWhole(entries); err != nil {
+			return
+		}
+		results, err := conformance.Audit(entries, nil)
+		if err != nil {
+			t.Fatalf("Audit refused a whole journal: %v", err)
+		}
+		if len(results) != 4 {
+			t.Fatalf("Audit returned %d results, want 4", len(results))
+		}
+	})
 }

@@ -293,3 +293,24 @@ func TestWriteJUnit(t *testing.T) {
 		})
 	}
 }
+
+// FuzzRedact checks the promise reports rely on: after redaction no
+// secret's first five characters remain, raw or escaped.
+func FuzzRedact(f *testing.F) {
+	f.Add("login pw=Pw/secret value+1 and Pw%2Fsec", "Pw/secret value+1")
+	f.Add("aaaaaaaaab aaaab", "aaaaab")
+	f.Add("%41%42%43%44%45", "ABCDE")
+	f.Fuzz(func(t *testing.T, text, secret string) {
+		if len(secret) < minPrefix || strings.Contains("[REDACTED:password]", secret[:minPrefix]) || strings.Contains(secret, "\x00") {
+			return
+		}
+		r := NewRedactor(Secret{"password", secret})
+		got := r.Redact(text)
+		for _, f := range r.forms {
+			// Markers may only add text that is not a secret's start.
+			if strings.Contains(strings.ReplaceAll(got, "[REDACTED:password]", "\x00"), f.text[:min(minPrefix, len(f.text))]) {
+				t.Fatalf("Redact(%q) = %q still holds %q", text, got, f.text[:minPrefix])
+			}
+		}
+	})
+}
