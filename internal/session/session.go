@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,7 +35,6 @@ type Config struct {
 
 	// Key is the MAC key that makes ids recognizable; nil or empty
 	// means 32 random bytes. A key given must be at least 16 bytes.
-	// Tables that share a key recognize each other's ids.
 	Key []byte
 }
 
@@ -151,6 +151,10 @@ type Table struct {
 	peak    int
 	mapPeak int // largest len(index) since the last rebuild
 
+	// issued is t.label, readable without the lock: an id whose label
+	// is above it was never minted here, whatever its MAC says.
+	issued atomic.Uint64
+
 	visited  uint64 // entries examined by sweeps, for tests
 	rebuilds int    // for tests
 }
@@ -211,6 +215,7 @@ func (t *Table) Create(account int, now time.Time) (id string, label uint64, err
 	}
 	t.label++
 	label = t.label
+	t.issued.Store(label)
 	tag := t.seal(&raw, label)
 
 	i := t.alloc()
@@ -259,7 +264,7 @@ func (t *Table) Lookup(id string, now time.Time, touch bool) (Info, State) {
 	}
 	t.mu.Unlock()
 
-	if t.tag(&raw) != tag {
+	if !t.mayHaveIssued(label) || t.tag(&raw) != tag {
 		return Info{}, Unknown
 	}
 	return Info{Label: label}, Gone

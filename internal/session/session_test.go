@@ -381,9 +381,17 @@ func TestMinted(t *testing.T) {
 		t.Fatal(err)
 	}
 	foreign, _ := mustCreate(t, other, 1, t0)
-	fresh := newTable(t, 10) // same key, never saw the id
+
+	// Recognition needs no stored session: a table with the same key
+	// that has issued label 1 recognizes label 1, but not label 2
+	// before it has issued it.
+	fresh := newTable(t, 10)
+	mustCreate(t, fresh, 1, t0)
 	if _, ok := fresh.Minted(live); !ok {
-		t.Errorf("a table with the same key does not recognize the id")
+		t.Errorf("a table with the same key does not recognize label 1")
+	}
+	if _, ok := fresh.Minted(ended); ok {
+		t.Errorf("a table recognizes label 2 before issuing it")
 	}
 
 	rejects := map[string]string{
