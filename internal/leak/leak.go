@@ -80,15 +80,16 @@ func ShortSecrets(secrets []Secret) []Secret {
 // header, without duplicates, ordered by Where (path, query, referer),
 // then Field, then SessionID. It returns nil when there are none.
 //
-// Keys are judged in the request's own query only: a Referer names a
-// page of the client's, whose query keys are its own business, but a
-// secret's value there leaks all the same.
+// Keys are judged in the request's query and in the Referer's: a page
+// whose address carries sessionId= has put a session in a URL that
+// browsers keep in their history and send on to other hosts.
 func (d *Detector) Scan(path, rawQuery, referer string) []Finding {
 	var fs []Finding
 	fs = d.scanValues(fs, path, "path")
 	fs = d.scanValues(fs, rawQuery, "query")
 	fs = d.scanValues(fs, referer, "referer")
-	fs = scanKeys(fs, rawQuery)
+	fs = scanKeys(fs, rawQuery, "query")
+	fs = scanKeys(fs, refererQuery(referer), "referer")
 	if len(fs) == 0 {
 		return nil
 	}
@@ -177,7 +178,7 @@ func (d *Detector) ids(v *view, found func(start int)) {
 // credential. The query is split by hand on both '&' and ';', with no
 // limit on the number of pairs: net/url would drop ';' pairs, stop at
 // 10,000 and skip bad escapes, each a way to smuggle a key past us.
-func scanKeys(fs []Finding, rawQuery string) []Finding {
+func scanKeys(fs []Finding, rawQuery, where string) []Finding {
 	var buf []byte
 	for rawQuery != "" {
 		var pair string
@@ -190,10 +191,21 @@ func scanKeys(fs []Finding, rawQuery string) []Finding {
 		var field string
 		field, buf = keyField(key, buf)
 		if field != "" {
-			fs = append(fs, Finding{Field: field, Where: "query"})
+			fs = append(fs, Finding{Field: field, Where: where})
 		}
 	}
 	return fs
+}
+
+// refererQuery returns the raw query of a Referer header: what follows
+// the first '?', up to any fragment.
+func refererQuery(referer string) string {
+	_, q, ok := strings.Cut(referer, "?")
+	if !ok {
+		return ""
+	}
+	q, _, _ = strings.Cut(q, "#")
+	return q
 }
 
 // keyFields maps a key's lower-case letters to the credential it

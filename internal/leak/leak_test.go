@@ -111,6 +111,8 @@ func TestScan(t *testing.T) {
 		{"id embedded in a longer token", req{"/", "t=Bearer_" + id + "-tail", ""}, []Finding{{"sessionId", "query", id}}},
 		{"id in path", req{"/s/" + id + "/x.json", "", ""}, []Finding{{"sessionId", "path", id}}},
 		{"id in Referer", req{"/", "", "https://app.example/?s=" + id}, []Finding{{"sessionId", "referer", id}}},
+		{"key in Referer query", req{"/", "", "https://app.example/cb?Session_Id=abc#top"}, []Finding{{"sessionId", "referer", ""}}},
+		{"key in Referer fragment only", req{"/", "", "https://app.example/cb#password=x"}, nil},
 		{"id partly encoded", req{"/", "x=%" + hexOf(id[0]) + id[1:], ""}, []Finding{{"sessionId", "query", id}}},
 		{"id double-encoded", req{"/", "x=%25" + hexOf(id[0]) + id[1:], ""}, []Finding{{"sessionId", "query", id}}},
 		{"two ids", req{"/", "a=" + id + "&b=" + fx.ended, ""},
