@@ -119,7 +119,16 @@ func (j *journal) add(e *Entry) (sinkErr error) {
 // the next add closes.
 func (j *journal) since(since int64) ([]Entry, int64, <-chan struct{}) {
 	j.mu.Lock()
+	n := 0
+	for i := range j.n {
+		if j.at(i).Seq > since {
+			n++
+		}
+	}
 	var out []Entry
+	if n > 0 {
+		out = make([]Entry, 0, n) // one allocation, not a doubling per 2x
+	}
 	for i := range j.n {
 		e := j.at((j.head + i) % j.n)
 		if e.Seq > since {
@@ -128,8 +137,12 @@ func (j *journal) since(since int64) ([]Entry, int64, <-chan struct{}) {
 	}
 	dropped, notify := j.dropped, j.notify
 	j.mu.Unlock()
-	// Sorting outside the lock keeps a reader from stalling requests.
-	slices.SortFunc(out, func(a, b Entry) int { return cmp.Compare(a.Seq, b.Seq) })
+	// Completion order is seq order unless requests overlapped, so the
+	// sort is usually skipped; it runs outside the lock either way.
+	bySeq := func(a, b Entry) int { return cmp.Compare(a.Seq, b.Seq) }
+	if !slices.IsSortedFunc(out, bySeq) {
+		slices.SortFunc(out, bySeq)
+	}
 	return out, dropped, notify
 }
 
