@@ -1,5 +1,7 @@
 package goclient
 
+import "strings"
+
 // APIError is a failed call: the service's error code and message, or a
 // transport failure. Its text never carries a credential or session id.
 type APIError struct {
@@ -32,7 +34,7 @@ func (e *APIError) Unwrap() error { return e.err }
 func (e *APIError) Code() string { return e.ErrorCode }
 
 // Kind classifies the error: [KindAuth], [KindSession], [KindRateLimit],
-// [KindAPI] or [KindTransport]. The code decides when there is one.
+// [KindAPI], [KindOther] or [KindTransport]. The code decides when there is one.
 func (e *APIError) Kind() string {
 	if e.ErrorCode != "" {
 		return KindOf(e.ErrorCode)
@@ -43,8 +45,13 @@ func (e *APIError) Kind() string {
 	return KindTransport
 }
 
-// KindOf returns the kind of a BDC error code.
+// KindOf returns the kind of an error code: by the table for BDC codes,
+// [KindAPI] for any other BDC code, and [KindOther] for codes that are
+// not the service's (a fake's or a proxy's).
 func KindOf(code string) string {
+	if !strings.HasPrefix(code, "BDC_") {
+		return KindOther
+	}
 	switch code {
 	case "BDC_1101", "BDC_1102", "BDC_1103", "BDC_1178":
 		return KindAuth

@@ -36,6 +36,7 @@ const (
 	KindRateLimit = "rate_limit" // hourly or concurrency limit reached
 	KindAPI       = "api"        // any other error the service answered
 	KindTransport = "transport"  // no usable answer from the service
+	KindOther     = "other"      // a code that is not the service's
 )
 
 // codeSessionInvalid is the code of an invalid, expired or ended session.
@@ -59,7 +60,10 @@ type Config struct {
 	// developer key and session on every other call.
 	UserName, Password, OrgID, DevKey string
 
-	// HTTPClient sends the requests; nil means http.DefaultClient.
+	// HTTPClient sends the requests; nil means a client with a 60-second
+	// timeout. Redirects are never followed, whatever this client says:
+	// following one would re-send a login form, credentials and all, to
+	// wherever the redirect points.
 	HTTPClient *http.Client
 
 	// Log, if set, receives one line per login, logout and session
@@ -109,10 +113,12 @@ func New(cfg Config) (*Client, error) {
 			return nil, fmt.Errorf("goclient: %s is required", f.name)
 		}
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
+	hc := &http.Client{Timeout: 60 * time.Second}
+	if cfg.HTTPClient != nil {
+		copied := *cfg.HTTPClient
+		hc = &copied
 	}
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{base: strings.TrimRight(cfg.BaseURL, "/"), cfg: cfg, hc: hc}, nil
 }
 

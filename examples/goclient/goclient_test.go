@@ -3,7 +3,10 @@ package goclient_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,5 +194,44 @@ func TestBadDataIsAnError(t *testing.T) {
 	}
 	if n := s.Calls(); n != 0 {
 		t.Errorf("requests sent = %d, want 0", n)
+	}
+}
+
+// A redirect is never followed, not even with a caller's client that
+// would follow it: it would carry the login form to another host.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer redirector.Close()
+
+	c, err := goclient.New(goclient.Config{
+		BaseURL: redirector.URL + "/api/v2", UserName: "u@example.com", Password: "pw-0123456789",
+		OrgID: "00800000000000000001", DevKey: "dk-0123456789", HTTPClient: &http.Client{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Call(context.Background(), "GetSessionInfo.json", nil)
+	var apiErr *goclient.APIError
+	if !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusTemporaryRedirect {
+		t.Errorf("Call error = %v, want an *APIError with HTTP 307", err)
+	}
+	if n := elsewhere.Load(); n != 0 {
+		t.Errorf("redirect target got %d requests, want 0", n)
+	}
+}
+
+func TestKindOf(t *testing.T) {
+	for code, want := range map[string]string{
+		"BDC_1101": goclient.KindAuth, "BDC_1109": goclient.KindSession, "BDC_1322": goclient.KindRateLimit,
+		"BDC_1001": goclient.KindAPI, "FAKEBILL_SECRET_IN_URL": goclient.KindOther,
+	} {
+		if got := goclient.KindOf(code); got != want {
+			t.Errorf("KindOf(%q) = %q, want %q", code, got, want)
+		}
 	}
 }
