@@ -42,7 +42,9 @@ type AuditOptions struct {
 	// with BDC_1109 too: a concurrent client's workers can send the old
 	// session before the one that met the refusal has told them, and the
 	// server cannot tell that from a client that keeps a dead session.
-	// 0, the default, excuses none.
+	// 0, the default, excuses as many as the account ever had requests in
+	// flight at once at the server, less one, so a sequential client is
+	// excused none; a negative value excuses none.
 	StaleResends int
 }
 
@@ -58,7 +60,7 @@ func (o *AuditOptions) thresholds() (logins int, window time.Duration, repeats i
 	if o == nil {
 		return logins, window, repeats, nil
 	}
-	if o.LoginStormLogins < 0 || o.LoginStormWindow < 0 || o.RetryLoopRepeats < 0 || o.StaleResends < 0 {
+	if o.LoginStormLogins < 0 || o.LoginStormWindow < 0 || o.RetryLoopRepeats < 0 {
 		return 0, 0, 0, errors.New("conformance: audit thresholds must not be negative")
 	}
 	if o.LoginStormLogins > 0 {
@@ -201,8 +203,13 @@ func auditSecretInURL(es []fakebill.Entry) []string {
 // auditStaleSessionReuse finds requests that sent a session after the
 // server had answered BDC_1109 for it, or after it was logged out. The
 // first excused resends of each session that were themselves refused with
-// BDC_1109 do not count.
+// BDC_1109 do not count; excused 0 means the account's observed
+// concurrency less one (see [AuditOptions.StaleResends]).
 func auditStaleSessionReuse(es []fakebill.Entry, excused int) []string {
+	var inFlight map[string]int
+	if excused == 0 {
+		inFlight = maxInFlight(es)
+	}
 	type death struct {
 		done int64
 		why  string
@@ -232,13 +239,40 @@ func auditStaleSessionReuse(es []fakebill.Entry, excused int) []string {
 		if !ok || e.Seq <= d.done || e.Op == "Login" || e.Op == "ListOrgs" {
 			continue
 		}
-		if e.Code == fakebill.CodeSessionInvalid && resent[e.Session] < excused {
+		allowed := excused
+		if excused == 0 {
+			allowed = inFlight[e.Account] - 1
+		}
+		if e.Code == fakebill.CodeSessionInvalid && resent[e.Session] < allowed {
 			resent[e.Session]++
 			continue
 		}
 		found = append(found, fmt.Sprintf("%s sent again after %s (done at %d): %s", e.Session, d.why, d.done, describe(e)))
 	}
 	return found
+}
+
+// maxInFlight returns, per account, the most requests that were in flight
+// at the server at once: a request is in flight from its arrival (seq) to
+// its completion (done_seq, on the same scale). es is in seq order.
+func maxInFlight(es []fakebill.Entry) map[string]int {
+	most := map[string]int{}
+	open := map[string][]int64{} // done_seq of requests that may still be in flight
+	for _, e := range es {
+		if e.Account == "" {
+			continue
+		}
+		live := open[e.Account][:0]
+		for _, done := range open[e.Account] {
+			if done >= e.Seq {
+				live = append(live, done)
+			}
+		}
+		live = append(live, e.DoneSeq)
+		open[e.Account] = live
+		most[e.Account] = max(most[e.Account], len(live))
+	}
+	return most
 }
 
 // auditLoginStorm finds accounts with more than limit logins within

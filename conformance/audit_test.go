@@ -44,6 +44,22 @@ func call(acct, sess, code string) fakebill.Entry {
 	return fakebill.Entry{Op: "Crud/Read/Vendor", Account: acct, Session: sess, Code: code, DataSHA256: "d1"}
 }
 
+// inFlightResends is a client with three calls in flight at once on an
+// expired session, all refused, that then sends the dead session n more
+// times before its new login.
+func inFlightResends(n int) []fakebill.Entry {
+	es := []fakebill.Entry{login("account#1", "session#1", 0)}
+	for range 3 {
+		c := call("account#1", "session#1", fakebill.CodeSessionInvalid)
+		c.DoneSeq = 4
+		es = append(es, c)
+	}
+	for range n {
+		es = append(es, call("account#1", "session#1", fakebill.CodeSessionInvalid))
+	}
+	return journal(append(es, login("account#1", "session#2", 0))...)
+}
+
 // statuses maps each passive check to its status.
 func statuses(rs []Result) map[string]Status {
 	m := map[string]Status{}
@@ -126,6 +142,24 @@ func TestAudit(t *testing.T) {
 			),
 			opts: &AuditOptions{StaleResends: 2},
 			want: allPass(),
+		},
+		{
+			name:    "resends within the client's observed concurrency",
+			entries: inFlightResends(2),
+			want:    allPass(),
+		},
+		{
+			name:        "resends beyond the client's observed concurrency",
+			entries:     inFlightResends(3),
+			want:        allPass("audit-stale-session-reuse", "audit-retry-loop"),
+			wantDetails: []string{": seq 7 POST"},
+		},
+		{
+			name:        "no resends excused",
+			entries:     inFlightResends(2),
+			opts:        &AuditOptions{StaleResends: -1},
+			want:        allPass("audit-stale-session-reuse"),
+			wantDetails: []string{": seq 5 POST"},
 		},
 		{
 			name: "more resends than excused",
@@ -273,7 +307,6 @@ func TestAuditBadOptions(t *testing.T) {
 		{"active check", &AuditOptions{Only: []string{"reuse-session"}}, `"reuse-session" is an active check`},
 		{"nothing left", &AuditOptions{Skip: []string{"audit-secret-in-url", "audit-stale-session-reuse", "audit-login-storm", "audit-retry-loop"}}, "no check selected"},
 		{"negative", &AuditOptions{RetryLoopRepeats: -1}, "must not be negative"},
-		{"negative resends", &AuditOptions{StaleResends: -1}, "must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

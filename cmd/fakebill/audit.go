@@ -71,7 +71,7 @@ func parseAudit(args []string, stderr io.Writer) (*auditConfig, error) {
 	fs.IntVar(&c.opts.RetryLoopRepeats, "retry-loop-repeats", conformance.DefaultRetryLoopRepeats,
 		"most identical failing requests in a row per account")
 	fs.IntVar(&c.opts.StaleResends, "stale-resends", 0,
-		"requests per dead session to excuse when each was refused with BDC_1109 (a concurrent client's in-flight work)")
+		"requests per dead session to excuse when each was refused with BDC_1109 (a concurrent client's in-flight work); 0: the account's observed concurrency less one; -1: none")
 	if err := fs.Parse(args); err != nil {
 		return nil, errShown{err}
 	}
@@ -82,8 +82,8 @@ func parseAudit(args []string, stderr io.Writer) (*auditConfig, error) {
 		return nil, errors.New("give exactly one of -journal FILE and -url URL")
 	case c.opts.LoginStormLogins <= 0 || c.opts.LoginStormWindow <= 0 || c.opts.RetryLoopRepeats <= 0:
 		return nil, errors.New("thresholds must be positive")
-	case c.opts.StaleResends < 0:
-		return nil, errors.New("-stale-resends must not be negative")
+	case c.opts.StaleResends < -1:
+		return nil, errors.New("-stale-resends must be -1 or more")
 	}
 	c.opts.Only, c.opts.Skip = ids(c.only), ids(c.skip)
 	return c, nil

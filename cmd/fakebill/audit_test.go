@@ -151,7 +151,7 @@ func TestAuditFile(t *testing.T) {
 		{name: "empty", journal: "", wantCode: 2, wantStderr: "the journal is empty"},
 		{name: "unknown id", journal: entryLines(jentry("Login", "s", "")), flags: []string{"-skip", "audit-nope"}, wantCode: 2, wantStderr: `unknown check "audit-nope"`},
 		{name: "active id", journal: entryLines(jentry("Login", "s", "")), flags: []string{"-only", "reuse-session"}, wantCode: 2, wantStderr: "is an active check"},
-		{name: "negative resends", journal: entryLines(jentry("Login", "s", "")), flags: []string{"-stale-resends", "-1"}, wantCode: 2, wantStderr: "-stale-resends must not be negative"},
+		{name: "negative resends", journal: entryLines(jentry("Login", "s", "")), flags: []string{"-stale-resends", "-2"}, wantCode: 2, wantStderr: "-stale-resends must be -1 or more"},
 		{name: "bad threshold", journal: entryLines(jentry("Login", "s", "")), flags: []string{"-retry-loop-repeats", "0"}, wantCode: 2, wantStderr: "thresholds must be positive"},
 	}
 	for _, tt := range tests {
