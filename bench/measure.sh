@@ -2,7 +2,7 @@
 # measure.sh runs the measurements docs/PERFORMANCE.md reports and writes
 # their raw output to OUT (default ./perf-out). It needs benchstat:
 #   GOBIN=/tmp/gobin go install golang.org/x/perf/cmd/benchstat@latest
-# and takes about 30 minutes on 2 cores.
+# and takes about 35 minutes on 2 cores.
 set -eu
 OUT=${1:-perf-out}
 BENCHSTAT=${BENCHSTAT:-benchstat}
@@ -18,6 +18,10 @@ go test -run '^$' -bench 'Login$|Call/sessions=1k/' -count 10 ./bench/ > "$OUT/f
 # Cost against live sessions: 1k, 10k, 100k, 1M, both handlers.
 go test -run '^$' -bench 'Call/sessions=' -count 5 -timeout 60m ./bench/ > "$OUT/sessions.txt"
 "$BENCHSTAT" -col /sessions "$OUT/sessions.txt" > "$OUT/sessions.benchstat"
+
+# 1k against 1M sessions, fakebill alone, ten runs: the flatness target.
+go test -run '^$' -bench 'Call/sessions=(1k|1M)/impl=fakebill' -count 10 -timeout 30m ./bench/ > "$OUT/1k-1M.txt"
+"$BENCHSTAT" -col /sessions "$OUT/1k-1M.txt" > "$OUT/1k-1M.benchstat"
 
 # Concurrency: every core calling at once.
 go test -run '^$' -bench 'CallParallel' -cpu 1,2 -count 5 ./bench/ > "$OUT/parallel.txt"

@@ -299,3 +299,20 @@ func TestSpawn(t *testing.T) {
 		t.Errorf("journal dropped %d with -journal-size 500 after 2000 requests; the server flag did not reach it", rep.After.Dropped)
 	}
 }
+
+// With -json -, standard output is the JSON report alone.
+func TestJSONToStdout(t *testing.T) {
+	_, url := newFake(t, fakebill.Options{})
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"-url", url, "-clients", "2", "-requests", "50", "-json", "-"}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d, want 0; stderr: %s", code, stderr.String())
+	}
+	var rep report
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("stdout is not one JSON report: %v\n%s", err, stdout.String())
+	}
+	if rep.Requests != 50 || rep.Mode != "load" {
+		t.Errorf("report: mode %q, %d requests; want load, 50", rep.Mode, rep.Requests)
+	}
+}

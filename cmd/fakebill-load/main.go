@@ -35,7 +35,8 @@
 // The exit status is 0 when the run had no unexpected error (and, in soak
 // mode, the heap came back), 1 when it had, and 2 for a bad command line
 // or a server that could not be reached or started. -json FILE writes the
-// report as JSON ("-" for standard output).
+// report as JSON; "-json -" writes it to standard output instead of the
+// text report.
 //
 // # Example
 //
@@ -175,7 +176,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fakebill-load: %v\n", err)
 		return 2
 	}
-	rep.writeText(stdout)
+	if o.jsonOut != "-" {
+		rep.writeText(stdout)
+	}
 	if o.jsonOut != "" {
 		if err := writeJSON(o.jsonOut, rep, stdout); err != nil {
 			fmt.Fprintf(stderr, "fakebill-load: -json: %v\n", err)

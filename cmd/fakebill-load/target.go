@@ -51,7 +51,7 @@ func loopbackURL(raw string) (base, root string, err error) {
 	if err != nil || !ip.IsLoopback() {
 		return "", "", fmt.Errorf("-url %q: %w", raw, errNotLoopback)
 	}
-	hostport := netip.AddrPortFrom(ip, 0).Addr().String()
+	hostport := ip.String()
 	if ip.Is6() {
 		hostport = "[" + hostport + "]"
 	}
