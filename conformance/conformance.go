@@ -116,11 +116,19 @@ type Options struct {
 	Skip     []string // skip these ids
 	Synctest bool     // Run: each check in its own testing/synctest bubble
 
+	// Strict makes Run fail the test on SHOULD checks too, as
+	// "fakebill conform -strict" does. Without it a failed SHOULD check is
+	// a skipped subtest that shows its details. TestClient and Evaluate
+	// report every failure either way.
+	Strict bool
+
 	// CallTimeout bounds each Call and Close; past it (and a short grace
 	// for clients that ignore their context) the check fails. 0 means
 	// DefaultCallTimeout.
 	CallTimeout time.Duration
 }
+
+func (o *Options) strict() bool { return o != nil && o.Strict }
 
 func (o *Options) callTimeout() time.Duration {
 	if o == nil || o.CallTimeout <= 0 {

@@ -129,7 +129,10 @@ func Evaluate(ctx context.Context, subject Subject, opts *Options) ([]Result, er
 }
 
 // TestClient runs every selected check and returns the failures joined,
-// each a [*Failure], nil if all passed. Skipped checks are not failures.
+// each a [*Failure] that wraps [ErrMUST] or [ErrSHOULD] by its level, nil
+// if all passed. Skipped checks are not failures. Unlike Run it reports
+// failed SHOULD checks whatever opts.Strict says: filter them out with
+// errors.Is if they are not to count.
 // It returns Evaluate's error unchanged when nothing could be judged.
 func TestClient(subject Subject, opts *Options) error {
 	results, err := Evaluate(context.Background(), subject, opts)
@@ -157,6 +160,10 @@ func failure(r Result) *Failure {
 // an in-memory fake that reads time.Now, so a client's own timers run in
 // virtual time; the subject must then create nothing outside the bubble
 // that the client's calls wait on.
+//
+// A failed MUST check fails its subtest. A failed SHOULD check fails it
+// only with opts.Strict; otherwise the subtest is skipped with the
+// failure's details, so that "go test -v" still shows them.
 func Run(t *testing.T, subject Subject, opts *Options) {
 	t.Helper()
 	checks, err := selectChecks(subject, opts)
@@ -174,11 +181,16 @@ func Run(t *testing.T, subject Subject, opts *Options) {
 			} else {
 				res = runCheck(t.Context(), c, subject, opts, false)
 			}
-			switch res.Status {
-			case Skip:
+			switch {
+			case res.Status == Skip:
 				t.Skip(strings.Join(res.Details, "\n"))
-			case Fail:
-				t.Error(failure(res).Error())
+			case res.Status == Fail && res.Level == SHOULD && !opts.strict():
+				t.Skip(failure(res).Error() + "\n(not enforced: a SHOULD check; set Options.Strict to enforce it)")
+			case res.Status == Fail:
+				// The report is the toolkit's, not a line of the caller's
+				// test: written without a file:line prefix.
+				fmt.Fprintln(t.Output(), failure(res).Error())
+				t.Fail()
 			}
 		})
 	}
