@@ -188,7 +188,7 @@ func TestProblemsAndPanicsFailTheCheck(t *testing.T) {
 		{"problem reported", func(env conformance.Env) (conformance.Client, error) {
 			c, err := ref.New(env)
 			return problemClient{c, []string{"tried to reach 203.0.113.7:443"}}, err
-		}, "the client reported a problem: tried to reach 203.0.113.7:443"},
+		}, "the client failed outside its calls: tried to reach 203.0.113.7:443"},
 		{"silent client", func(conformance.Env) (conformance.Client, error) { return silentClient{}, nil }, "no request reached the fake"},
 		{"New panics", func(conformance.Env) (conformance.Client, error) { panic("boom") }, "setup: Subject.New: panicked: boom"},
 		{"New fails", func(conformance.Env) (conformance.Client, error) { return nil, errors.New("no config") }, "setup: Subject.New: no config"},

@@ -97,9 +97,13 @@ func runCheck(ctx context.Context, ck *check, subject Subject, opts *Options, vi
 		r.failf("no request reached the fake; the client must send its calls to Env.BaseURL through Env.HTTPClient")
 	}
 	if pr, ok := r.client.(ProblemReporter); ok {
+		// Problems outside the calls (a crash, a protocol error, a try to
+		// reach another host) come first: they explain what follows.
+		var problems []string
 		for _, p := range pr.Problems() {
-			r.failf("the client reported a problem: %s", p)
+			problems = append(problems, "the client failed outside its calls: "+p)
 		}
+		r.details = append(problems, r.details...)
 	}
 	r.teardown()
 
@@ -122,9 +126,9 @@ func missingCapability(ck *check, s Subject) string {
 	for _, n := range ck.Needs {
 		switch {
 		case n == CapConcurrent && !s.Concurrent:
-			return "skipped: the subject does not support concurrent calls (Subject.Concurrent is false)"
+			return "skipped: the client does not take concurrent calls (Subject.Concurrent is false; an adapter's hello said \"concurrent\": false)"
 		case n == CapClose && s.NoClose:
-			return "skipped: the subject's Close does nothing worth checking (Subject.NoClose)"
+			return "skipped: the client's Close does nothing worth checking (Subject.NoClose; an adapter's hello said \"close\": false)"
 		}
 	}
 	return ""
