@@ -48,6 +48,14 @@ var sessionCounts = []struct {
 	n    int
 }{{"1k", 1_000}, {"10k", 10_000}, {"100k", 100_000}, {"1M", 1_000_000}}
 
+// TODO(fakebill): an authenticated call costs 1.5x the floor's CPU time
+// against a target of 1.25x; docs/PERFORMANCE.md breaks the difference
+// down (collector 0.9 µs, journal entry 0.6 µs, transport notes 0.4 µs).
+//
+// TODO(fakebill): a Login sweeps every session that is due, so the first
+// login after a million sessions expire together takes about 200 ms; a
+// budget per request, as Lookup has, would spread that cost.
+
 // BenchmarkCall measures an authenticated call (Crud/Read/Vendor.json,
 // a generic success) with n live sessions, cycling through 1,000 of
 // them spread over the table. The garbage each request leaves drives
