@@ -31,15 +31,18 @@ func TestJournalRingBounds(t *testing.T) {
 				entries, dropped := s.Journal(0)
 				kept := min(sent, size)
 				if len(entries) != kept || dropped != int64(sent-kept) {
-					t.Fatalf("journal: %d entries, %d dropped; want %d and %d", len(entries), dropped, kept, sent-kept)
+					t.Fatalf("journal: %d entries, %d dropped; want %d and %d",
+						len(entries), dropped, kept, sent-kept)
 				}
 				for i, e := range entries {
 					if want := int64(sent - kept + i + 1); e.Seq != want || e.DoneSeq != want {
-						t.Fatalf("entry %d: seq %d done_seq %d, want both %d", i, e.Seq, e.DoneSeq, want)
+						t.Fatalf("entry %d: seq %d done_seq %d, want both %d",
+							i, e.Seq, e.DoneSeq, want)
 					}
 				}
 				if st := s.Stats(); st.JournalLen != kept || st.Dropped != int64(sent-kept) {
-					t.Errorf("Stats journal_len %d dropped %d, want %d and %d", st.JournalLen, st.Dropped, kept, sent-kept)
+					t.Errorf("Stats journal_len %d dropped %d, want %d and %d",
+						st.JournalLen, st.Dropped, kept, sent-kept)
 				}
 
 				// After a clear the ring starts again; seq and dropped go on.

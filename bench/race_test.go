@@ -193,7 +193,8 @@ func TestHammer(t *testing.T) {
 			t.Fatalf("sink line %d: %v", lines+1, err)
 		}
 		if e.DoneSeq < last {
-			t.Errorf("sink line %d: done_seq %d after %d; completion order broken", lines+1, e.DoneSeq, last)
+			t.Errorf("sink line %d: done_seq %d after %d; completion order broken",
+				lines+1, e.DoneSeq, last)
 		}
 		last = e.DoneSeq
 		lines++
@@ -262,7 +263,8 @@ func TestBoundsUnderConcurrency(t *testing.T) {
 
 	const total = goroutines * each
 	if ok.Load() != maxSess || capped.Load() != total-maxSess || other.Load() != 0 {
-		t.Errorf("logins: %d ok, %d BDC_1001, %d other; want %d, %d, 0", ok.Load(), capped.Load(), other.Load(), maxSess, total-maxSess)
+		t.Errorf("logins: %d ok, %d BDC_1001, %d other; want %d, %d, 0",
+			ok.Load(), capped.Load(), other.Load(), maxSess, total-maxSess)
 	}
 	st := s.Stats()
 	if st.LiveSessions != maxSess || st.PeakSessions != maxSess {
@@ -270,12 +272,14 @@ func TestBoundsUnderConcurrency(t *testing.T) {
 	}
 	entries, dropped := s.Journal(0)
 	if len(entries) != ring || dropped != total-ring {
-		t.Errorf("journal: %d entries, %d dropped; want %d and %d", len(entries), dropped, ring, total-ring)
+		t.Errorf("journal: %d entries, %d dropped; want %d and %d",
+			len(entries), dropped, ring, total-ring)
 	}
 	// The ring keeps the last entries to complete, each with its note.
 	for _, e := range entries {
 		if e.DoneSeq <= total-ring {
-			t.Errorf("ring kept entry done_seq %d, want only the last %d to complete", e.DoneSeq, ring)
+			t.Errorf("ring kept entry done_seq %d, want only the last %d to complete",
+				e.DoneSeq, ring)
 		}
 		if e.Code == fakebill.CodeSystemError && !strings.Contains(e.Note, "cap") {
 			t.Errorf("BDC_1001 entry %d note %q, want it to name the cap", e.Seq, e.Note)

@@ -96,12 +96,14 @@ func runJSON(t *testing.T, args ...string) (int, *report, string) {
 func TestLoad(t *testing.T) {
 	s, url := newFake(t, fakebill.Options{})
 	code, rep, text := runJSON(t, "-url", url, "-clients", "4", "-requests", "3000",
-		"-advance-every", "1000", "-leak-fraction", "0.05", "-calls-per-login", "20", "-idle-sessions", "100")
+		"-advance-every", "1000", "-leak-fraction", "0.05", "-calls-per-login", "20",
+		"-idle-sessions", "100")
 	if code != 0 {
 		t.Fatalf("exit status %d, want 0\n%s", code, text)
 	}
 	if rep.Unexpected != 0 || rep.Outcomes["ok"] == 0 {
-		t.Errorf("unexpected errors %d, ok %d; want 0 and more\n%s", rep.Unexpected, rep.Outcomes["ok"], text)
+		t.Errorf("unexpected errors %d, ok %d; want 0 and more\n%s",
+			rep.Unexpected, rep.Outcomes["ok"], text)
 	}
 	if rep.Requests != 3000 {
 		t.Errorf("requests = %d, want 3000", rep.Requests)
@@ -123,8 +125,10 @@ func TestLoad(t *testing.T) {
 			t.Errorf("latency of %s = %+v, want n > 0 and 0 < p50 <= p90 <= p99 <= max", op, p)
 		}
 	}
-	if rep.Before.HeapInuseBytes == 0 || rep.After.HeapInuseBytes == 0 || rep.After.PeakSessions < 100 {
-		t.Errorf("stats before %+v, after %+v; want heap readings and a peak of at least 100", rep.Before, rep.After)
+	if rep.Before.HeapInuseBytes == 0 || rep.After.HeapInuseBytes == 0 ||
+		rep.After.PeakSessions < 100 {
+		t.Errorf("stats before %+v, after %+v; want heap readings and a peak of at least 100",
+			rep.Before, rep.After)
 	}
 	// The run's traffic is in the server's own counters too.
 	if st := s.Stats(); st.Logins < int64(rep.Latency["login"].N) {
@@ -144,12 +148,14 @@ func TestLoadCountsUnexpected(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	code, rep, text := runJSON(t, "-url", url, "-clients", "2", "-requests", "500", "-advance-every", "0")
+	code, rep, text := runJSON(t, "-url", url, "-clients", "2", "-requests", "500",
+		"-advance-every", "0")
 	if code != 1 {
 		t.Errorf("exit status %d, want 1\n%s", code, text)
 	}
 	if rep.Outcomes["BDC_1322"] == 0 || rep.Unexpected != rep.Outcomes["BDC_1322"] {
-		t.Errorf("outcomes %v, unexpected %d; want only BDC_1322 unexpected", rep.Outcomes, rep.Unexpected)
+		t.Errorf("outcomes %v, unexpected %d; want only BDC_1322 unexpected",
+			rep.Outcomes, rep.Unexpected)
 	}
 	if len(rep.Errors) == 0 || !strings.Contains(rep.Errors[0], "BDC_1322") {
 		t.Errorf("errors %q, want BDC_1322 quoted", rep.Errors)
@@ -218,7 +224,8 @@ func soakSessions(t *testing.T) int {
 func TestSoak(t *testing.T) {
 	n := soakSessions(t)
 	_, url := newFake(t, fakebill.Options{JournalSize: 1000})
-	code, rep, text := runJSON(t, "-url", url, "-soak", "-sessions", strconv.Itoa(n), "-cycles", "2", "-clients", "4")
+	code, rep, text := runJSON(t, "-url", url, "-soak", "-sessions", strconv.Itoa(n),
+		"-cycles", "2", "-clients", "4")
 	if code != 0 {
 		t.Fatalf("exit status %d, want 0\n%s", code, text)
 	}
@@ -228,10 +235,12 @@ func TestSoak(t *testing.T) {
 	}
 	for i, c := range rep.Soak.Cycles {
 		if c.Sessions != n || c.LiveAfter != 0 {
-			t.Errorf("cycle %d: %d sessions, %d live after; want %d and 0", i+1, c.Sessions, c.LiveAfter, n)
+			t.Errorf("cycle %d: %d sessions, %d live after; want %d and 0",
+				i+1, c.Sessions, c.LiveAfter, n)
 		}
 		if c.Retained > 0.10 {
-			t.Errorf("cycle %d: %.1f%% of the sessions' heap retained, want at most 10%%", i+1, c.Retained*100)
+			t.Errorf("cycle %d: %.1f%% of the sessions' heap retained, want at most 10%%",
+				i+1, c.Retained*100)
 		}
 		if c.PerSession <= 0 || c.PerSession > 300 {
 			t.Errorf("cycle %d: %.0f bytes per session, want (0, 300]", i+1, c.PerSession)
@@ -252,8 +261,9 @@ func fakeHeapServer(t *testing.T) string {
 	mux.HandleFunc("POST /api/v2/Logout.json", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"response_status":0,"response_message":"Success","response_data":{}}`))
 	})
-	mux.HandleFunc("DELETE /_fakebill/journal", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) })
-	mux.HandleFunc("POST /_fakebill/clock/advance", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) })
+	empty := func(w http.ResponseWriter, r *http.Request) { w.Write([]byte(`{}`)) }
+	mux.HandleFunc("DELETE /_fakebill/journal", empty)
+	mux.HandleFunc("POST /_fakebill/clock/advance", empty)
 	mux.HandleFunc("GET /_fakebill/stats", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(stats{HeapInuseBytes: heap.Load()})
 	})
@@ -263,11 +273,13 @@ func fakeHeapServer(t *testing.T) string {
 }
 
 func TestSoakFailsWhenHeapStays(t *testing.T) {
-	code, rep, text := runJSON(t, "-url", fakeHeapServer(t), "-soak", "-sessions", "2000", "-clients", "2")
+	code, rep, text := runJSON(t, "-url", fakeHeapServer(t), "-soak", "-sessions", "2000",
+		"-clients", "2")
 	if code != 1 {
 		t.Errorf("exit status %d, want 1\n%s", code, text)
 	}
-	if rep.Soak == nil || rep.Soak.Returned || len(rep.Soak.Cycles) != 1 || rep.Soak.Cycles[0].Retained < 0.99 {
+	if rep.Soak == nil || rep.Soak.Returned || len(rep.Soak.Cycles) != 1 ||
+		rep.Soak.Cycles[0].Retained < 0.99 {
 		t.Errorf("soak report %+v, want one cycle, all retained, not returned", rep.Soak)
 	}
 	if !strings.Contains(text, "FAIL") {
@@ -287,16 +299,19 @@ func TestSpawn(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "fakebill")
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, gobin, "build", "-o", bin, "../fakebill").CombinedOutput(); err != nil {
+	build := exec.CommandContext(ctx, gobin, "build", "-o", bin, "../fakebill")
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	code, rep, text := runJSON(t, "-spawn", bin, "-clients", "4", "-requests", "2000", "-advance-every", "700",
 		"--", "-journal-size", "500")
 	if code != 0 || rep.Unexpected != 0 || rep.ClockMoves != 2 {
-		t.Fatalf("exit status %d, %d unexpected, %d clock moves; want 0, 0, 2\n%s", code, rep.Unexpected, rep.ClockMoves, text)
+		t.Fatalf("exit status %d, %d unexpected, %d clock moves; want 0, 0, 2\n%s",
+			code, rep.Unexpected, rep.ClockMoves, text)
 	}
 	if rep.After.Dropped == 0 {
-		t.Errorf("journal dropped %d with -journal-size 500 after 2000 requests; the server flag did not reach it", rep.After.Dropped)
+		t.Errorf("journal dropped %d with -journal-size 500 after 2000 requests; the server flag did not reach it",
+			rep.After.Dropped)
 	}
 }
 
@@ -304,7 +319,8 @@ func TestSpawn(t *testing.T) {
 func TestJSONToStdout(t *testing.T) {
 	_, url := newFake(t, fakebill.Options{})
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), []string{"-url", url, "-clients", "2", "-requests", "50", "-json", "-"}, &stdout, &stderr)
+	args := []string{"-url", url, "-clients", "2", "-requests", "50", "-json", "-"}
+	code := run(t.Context(), args, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit status %d, want 0; stderr: %s", code, stderr.String())
 	}

@@ -90,24 +90,30 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	l, s := &o.load, &o.soakCfg
 	fs.StringVar(&o.url, "url", "", "v2 base `URL` of a running fakebill on loopback")
 	fs.StringVar(&o.spawn, "spawn", "", "start the fakebill binary at `path` on 127.0.0.1:0")
-	fs.DurationVar(&o.spawnWait, "spawn-wait", 10*time.Second, "how long to wait for a spawned server to be ready")
+	fs.DurationVar(&o.spawnWait, "spawn-wait", 10*time.Second,
+		"how long to wait for a spawned server to be ready")
 	fs.StringVar(&o.token, "admin-token", "", "bearer `token` of the control API")
 	fs.StringVar(&o.jsonOut, "json", "", "write the report as JSON to `file` (- for stdout)")
 	fs.IntVar(&l.clients, "clients", 8, "concurrent `clients`")
 	fs.Int64Var(&l.requests, "requests", 20_000, "stop after this many `requests`")
 	fs.DurationVar(&l.duration, "duration", time.Minute, "stop after this much `time`")
-	fs.IntVar(&l.callsPerLogin, "calls-per-login", 50, "`calls` before a client logs out and in again (0: never)")
-	fs.Float64Var(&l.leakFraction, "leak-fraction", 0.01, "`share` of calls with the session id in the URL")
-	fs.Int64Var(&l.advanceEvery, "advance-every", 5_000, "move the clock every this many `requests` (0: never)")
+	fs.IntVar(&l.callsPerLogin, "calls-per-login", 50,
+		"`calls` before a client logs out and in again (0: never)")
+	fs.Float64Var(&l.leakFraction, "leak-fraction", 0.01,
+		"`share` of calls with the session id in the URL")
+	fs.Int64Var(&l.advanceEvery, "advance-every", 5_000,
+		"move the clock every this many `requests` (0: never)")
 	fs.DurationVar(&l.advanceBy, "advance", 36*time.Minute, "how far each clock move goes")
-	fs.IntVar(&l.idleSessions, "idle-sessions", 0, "`sessions` to make before the run and leave idle")
+	fs.IntVar(&l.idleSessions, "idle-sessions", 0,
+		"`sessions` to make before the run and leave idle")
 	fs.DurationVar(&l.think, "think", 0, "pause between one client's requests")
 	fs.Uint64Var(&l.seed, "seed", 1, "random `seed` of the clients' choices")
 	fs.BoolVar(&o.soak, "soak", false, "soak: make sessions, expire them, check the heap returns")
 	fs.IntVar(&s.sessions, "sessions", 100_000, "sessions per soak `cycle`")
 	fs.IntVar(&s.cycles, "cycles", 1, "soak `cycles`")
 	fs.DurationVar(&s.idleTimeout, "idle-timeout", 35*time.Minute, "the server's idle timeout")
-	fs.Float64Var(&s.tolerance, "tolerance", 0.10, "`share` of the sessions' heap that may stay after the sweep")
+	fs.Float64Var(&s.tolerance, "tolerance", 0.10,
+		"`share` of the sessions' heap that may stay after the sweep")
 	acct := demo
 	fs.StringVar(&acct.UserName, "user-name", demo.UserName, "userName to log in with")
 	fs.StringVar(&acct.Password, "password", demo.Password, "password to log in with")
@@ -124,15 +130,18 @@ func parse(args []string, stderr io.Writer) (*options, error) {
 	case (o.url == "") == (o.spawn == ""):
 		return nil, errors.New("give exactly one of -url and -spawn")
 	case len(o.serverArgs) > 0 && o.spawn == "":
-		return nil, fmt.Errorf("unexpected argument %q (server flags go after -- with -spawn)", o.serverArgs[0])
+		return nil, fmt.Errorf(
+			"unexpected argument %q (server flags go after -- with -spawn)", o.serverArgs[0])
 	case l.clients < 1 || l.requests < 1 || l.duration <= 0:
 		return nil, errors.New("-clients, -requests and -duration must be positive")
 	case l.leakFraction < 0 || l.leakFraction > 1 || l.callsPerLogin < 0 || l.advanceEvery < 0:
-		return nil, errors.New("-leak-fraction must be in [0,1]; -calls-per-login and -advance-every not negative")
+		return nil, errors.New(
+			"-leak-fraction must be in [0,1]; -calls-per-login and -advance-every not negative")
 	case l.advanceBy <= 0 || l.idleSessions < 0 || l.think < 0:
 		return nil, errors.New("-advance must be positive; -idle-sessions and -think not negative")
 	case s.sessions < 1 || s.cycles < 1 || s.idleTimeout <= 0 || s.tolerance < 0:
-		return nil, errors.New("-sessions, -cycles and -idle-timeout must be positive; -tolerance not negative")
+		return nil, errors.New(
+			"-sessions, -cycles and -idle-timeout must be positive; -tolerance not negative")
 	}
 	if o.spawn != "" {
 		o.serverArgs = append(o.serverArgs, "-idle-timeout", s.idleTimeout.String())
