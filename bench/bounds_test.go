@@ -65,3 +65,24 @@ func seqOf(entries []fakebill.Entry) any {
 	}
 	return entries[0].Seq
 }
+
+// TestGenericAnswers pins the bytes of the generic successes a call with
+// no fixture gets, which the server encodes once.
+func TestGenericAnswers(t *testing.T) {
+	s := newFake(t, fakebill.Options{})
+	sid := sessionOf(t, s)
+	for _, tt := range []struct{ path, want string }{
+		{"/api/v2/Crud/Read/Vendor.json", `{"response_status":0,"response_message":"Success","response_data":{}}`},
+		{"/api/v2/List/Vendor.json", `{"response_status":0,"response_message":"Success","response_data":[]}`},
+	} {
+		w := newSink()
+		w.keep = true
+		s.ServeHTTP(w, newRequest(tt.path, callForm(sid)).make())
+		if got := string(w.body); w.code != http.StatusOK || got != tt.want {
+			t.Errorf("%s: %d %s, want 200 %s", tt.path, w.code, got, tt.want)
+		}
+		if ct := w.h.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("%s: Content-Type %q, want application/json", tt.path, ct)
+		}
+	}
+}
