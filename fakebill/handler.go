@@ -387,7 +387,7 @@ func (s *Server) noteTransports(x *exchange) {
 	}
 	creds := credSet{}
 	for k := range x.r.Header {
-		switch letters(k) {
+		switch keyName(k) {
 		case "sessionid":
 			if !contains(via, "header") {
 				via = append(via, "header")
@@ -424,7 +424,7 @@ func (c *credSet) add(field string) {
 }
 
 func (c *credSet) addKey(k string) {
-	switch letters(k) {
+	switch keyName(k) {
 	case "username":
 		c.user = true
 	case "password":
@@ -452,29 +452,40 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// letters returns the ASCII letters of s, lower-cased.
-func letters(s string) string {
-	ok := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 'a' || c > 'z' {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return s
-	}
-	b := make([]byte, 0, len(s))
+// keyName returns the ASCII letters of s, lower-cased, when they spell a
+// name the pipeline looks for in keys (sessionid, sid, username,
+// password), and "" otherwise. Other characters are dropped, so
+// "Session-Id" and "session_id" read as "sessionid". It does not
+// allocate: it runs on every header, form and cookie key.
+func keyName(s string) string {
+	var buf [len("sessionid")]byte
+	n := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= 'a' && c <= 'z':
-			b = append(b, c)
 		case c >= 'A' && c <= 'Z':
-			b = append(b, c+'a'-'A')
+			c += 'a' - 'A'
+		default:
+			continue
 		}
+		if n == len(buf) {
+			return "" // longer than any name looked for
+		}
+		buf[n] = c
+		n++
 	}
-	return string(b)
+	switch string(buf[:n]) {
+	case "sessionid":
+		return "sessionid"
+	case "sid":
+		return "sid"
+	case "username":
+		return "username"
+	case "password":
+		return "password"
+	}
+	return ""
 }
 
 // dataHash returns the hex SHA-256 of the raw data field, "" without one.

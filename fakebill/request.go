@@ -106,7 +106,7 @@ func querySession(rawQuery string) (string, bool) {
 			pair, rawQuery = rawQuery[:i], rawQuery[i+1:]
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		if l := letters(unescape(unescape(k))); l == "sessionid" || l == "sid" {
+		if l := keyName(unescape(unescape(k))); l == "sessionid" || l == "sid" {
 			return unescape(v), true
 		}
 	}
