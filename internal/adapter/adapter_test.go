@@ -321,6 +321,27 @@ func TestNoProcessLeftBehind(t *testing.T) {
 	}
 }
 
+// A child the adapter leaves running with its output open is the
+// adapter's business: a clean exit is still clean, and the call results
+// stand.
+func TestLingeringChildIsNotAProblem(t *testing.T) {
+	env, _, _ := newEnv(t)
+	a := &Adapter{Args: adaptertest.Command("linger"), Timeout: 10 * time.Second}
+	p, err := a.Start(t.Context(), env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Call(t.Context(), "GetSessionInfo.json", nil); err != nil {
+		t.Fatalf("Call: %v", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Errorf("Close() = %v, want nil", err)
+	}
+	if probs := p.Problems(); len(probs) != 0 {
+		t.Errorf("Problems() = %q, want none", probs)
+	}
+}
+
 // alive reports whether pid runs (a zombie counts as ended).
 func alive(pid int) bool {
 	if syscall.Kill(pid, 0) != nil {

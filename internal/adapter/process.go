@@ -372,6 +372,12 @@ func (p *Process) dispatch(n int, line []byte) {
 // wait reaps the process and fails whatever is still pending.
 func (p *Process) wait() {
 	err := p.cmd.Wait()
+	if errors.Is(err, exec.ErrWaitDelay) {
+		// The adapter exited cleanly, but something it started still
+		// holds its stdout or stderr open. That is its child's business,
+		// not a fault of the client; killGroup ends the child.
+		err = nil
+	}
 	killGroup(p.cmd)
 	select {
 	case <-p.readDone:

@@ -113,7 +113,7 @@ func Main(mode string, args []string, in io.Reader, out, errOut io.Writer) int {
 	}
 	a := &adapter{mode: mode, out: out, errOut: errOut}
 	switch mode {
-	case "good", "sequential", "no-logout", "hang-close", "nonjson", "unknown-id", "proxy", "leaky-log", "no-exit", "bad-exit", "crash", "hang", "huge":
+	case "good", "sequential", "no-logout", "hang-close", "nonjson", "unknown-id", "proxy", "leaky-log", "no-exit", "bad-exit", "crash", "hang", "huge", "linger":
 		c, err := goclient.New(goclient.Config{
 			BaseURL: os.Getenv("FAKEBILL_URL"), UserName: os.Getenv("FAKEBILL_USER_NAME"),
 			Password: os.Getenv("FAKEBILL_PASSWORD"), OrgID: os.Getenv("FAKEBILL_ORG_ID"),
@@ -213,6 +213,12 @@ func (a *adapter) hello(req request) {
 		}
 	case "sleep":
 		time.Sleep(time.Hour)
+	case "linger":
+		// A background child that outlives the adapter and keeps its
+		// stdout and stderr open, as "( sleep 300 & )" in a script does.
+		cmd := exec.Command(os.Args[0], Flag, "sleep")
+		cmd.Stdout, cmd.Stderr = a.out.(*os.File), a.errOut.(*os.File)
+		_ = cmd.Start()
 	}
 	a.write(ans)
 }
