@@ -28,11 +28,13 @@ import (
 // only, since a test tool has no business on other interfaces unless asked.
 const defaultAddr = "127.0.0.1:8080"
 
-// Server timeouts. Header reads are bounded so a silent client cannot hold
-// a connection; the header cap is generous so that oversized headers reach
+// Server timeouts. Header and body reads are bounded so a silent or
+// stalled client cannot hold a connection (a body that stops short gets
+// a 400 envelope when the read deadline passes); the header cap is generous so that oversized headers reach
 // the handler and get a v2 envelope instead of net/http's plain 431.
 const (
 	readHeaderTimeout = 10 * time.Second
+	readTimeout       = time.Minute
 	idleConnTimeout   = 2 * time.Minute
 	maxHeaderBytes    = 1 << 20
 	shutdownTimeout   = 5 * time.Second
@@ -513,6 +515,7 @@ func (a *app) run(ctx context.Context, ln net.Listener, useTLS bool, logger *slo
 	hs := &http.Server{
 		Handler:           a.srv,
 		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleConnTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		TLSConfig:         a.tls,
