@@ -41,7 +41,10 @@ func NewRedactor(secrets ...Secret) *Redactor {
 	return r
 }
 
-// Add adds secrets to r. It must not be called while r is in use.
+// Add adds secrets to r.
+//
+// TODO(fakebill): like the output-leak check, it knows the raw, query- and
+// path-escaped forms only, not a secret with every byte percent-encoded. It must not be called while r is in use.
 func (r *Redactor) Add(secrets ...Secret) {
 	for _, s := range secrets {
 		if s.Value == "" {
