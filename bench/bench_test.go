@@ -48,10 +48,10 @@ var sessionCounts = []struct {
 	n    int
 }{{"1k", 1_000}, {"10k", 10_000}, {"100k", 100_000}, {"1M", 1_000_000}}
 
-// TODO(fakebill): an authenticated call costs 1.5x the floor's time on two
-// cores and 2.0x on one, against a target of 1.25x; docs/PERFORMANCE.md
-// breaks the 2.5 µs down (fixture and envelope, transport notes, journal
-// entry, collector, leak scan), none of it over 0.5 µs alone.
+// TODO(fakebill): an authenticated call costs 1.37x the floor's time on
+// two cores and 1.77x on one, against a target of 1.25x; docs/PERFORMANCE.md
+// breaks the 1.9 µs down (journal entry, collector, SHA-256 of data,
+// transport notes, leak scan), none of it over 0.6 µs alone.
 //
 // TODO(fakebill): a Login sweeps every session that is due, so the first
 // login after a million sessions expire together takes about 200 ms; a
