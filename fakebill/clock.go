@@ -102,7 +102,34 @@ var (
 	ErrClockNotMovable = errors.New("fakebill: clock cannot be moved")
 	// ErrClockBackwards means a Set would move time backwards.
 	ErrClockBackwards = errors.New("fakebill: clock cannot go backwards")
+	// ErrClockRange means the clock would read outside the range the
+	// server supports: 1970-01-01 to 2200-01-01 UTC, both included.
+	ErrClockRange = errors.New("fakebill: clock outside 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z")
 )
+
+// The range of times a Server's clock may read, both ends included.
+// Session times are int64 nanoseconds, which end in 2262, and journal
+// times are RFC 3339, which ends with year 9999; inside this range both
+// are exact.
+var (
+	minClock = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxClock = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+func inClockRange(t time.Time) bool {
+	return !t.Before(minClock) && !t.After(maxClock)
+}
+
+// clampClock returns t held to the supported range.
+func clampClock(t time.Time) time.Time {
+	switch {
+	case t.Before(minClock):
+		return minClock
+	case t.After(maxClock):
+		return maxClock
+	}
+	return t
+}
 
 // reset puts the offset back to zero.
 func (c *OffsetClock) reset() {

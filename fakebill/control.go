@@ -153,13 +153,19 @@ type clockAnswer struct {
 	OffsetMS int64     `json:"offset_ms"`
 }
 
-func (s *Server) clockState() clockAnswer {
-	return clockAnswer{Now: s.clock.Now().UTC(), Mode: s.clockMode, OffsetMS: s.clockOffset().Milliseconds()}
+// writeClock answers the clock's state, or why it cannot: an injected
+// clock may read outside the range the server supports.
+func (s *Server) writeClock(w http.ResponseWriter) {
+	now := s.clock.Now()
+	if !inClockRange(now) {
+		s.writeError(w, http.StatusInternalServerError,
+			"the server's injected clock reads outside 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z")
+		return
+	}
+	writeJSON(w, http.StatusOK, clockAnswer{Now: now.UTC(), Mode: s.clockMode, OffsetMS: s.clockOffset().Milliseconds()})
 }
 
-func (s *Server) getClock(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.clockState())
-}
+func (s *Server) getClock(w http.ResponseWriter, _ *http.Request) { s.writeClock(w) }
 
 func (s *Server) advanceClock(w http.ResponseWriter, r *http.Request) {
 	var req struct {
@@ -200,8 +206,10 @@ func (s *Server) clockErr(w http.ResponseWriter, err error) {
 		s.writeError(w, http.StatusConflict, "the server's clock is injected and cannot be moved")
 	case errors.Is(err, ErrClockBackwards):
 		s.writeError(w, http.StatusBadRequest, "the clock cannot go backwards")
+	case errors.Is(err, ErrClockRange):
+		s.writeError(w, http.StatusBadRequest, "the clock must stay within 1970-01-01T00:00:00Z to 2200-01-01T00:00:00Z")
 	default:
-		writeJSON(w, http.StatusOK, s.clockState())
+		s.writeClock(w)
 	}
 }
 
@@ -401,5 +409,5 @@ func (s *Server) postReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Reset()
-	writeJSON(w, http.StatusOK, s.clockState())
+	s.writeClock(w)
 }

@@ -379,7 +379,7 @@ func (s *Server) applyFaults(x *exchange) bool {
 	if f.Reply == nil {
 		return false
 	}
-	x.now = s.clock.Now()
+	x.now = s.now()
 	s.lookupSession(x)
 	s.injectReply(x, f.Reply)
 	return true

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -79,7 +80,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case len(findings) > 0 && s.opts.Leaks == LeakRefuse:
-		x.now = s.clock.Now()
+		x.now = s.now()
 		s.refuseLeak(x, findings)
 	case isControl:
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
@@ -89,7 +90,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case underPrefix:
 		s.serveAPI(x)
 	default:
-		x.now = s.clock.Now()
+		x.now = s.now()
 		s.fail(x, http.StatusNotFound, CodeAPINotSupported, "")
 	}
 
@@ -126,25 +127,37 @@ func (s *Server) openEntry(x *exchange, rawPath string, isControl, underPrefix b
 // closeEntry completes the journal entry and stores it.
 func (s *Server) closeEntry(x *exchange) {
 	if x.now.IsZero() {
-		x.now = s.clock.Now()
+		x.now = s.now()
 	}
 	x.entry.Time = x.now.UTC()
-	if err := s.journal.add(&x.entry); err != nil && s.opts.Logger != nil {
-		s.opts.Logger.Error("journal file sink failed; it gets no more entries", slog.Any("error", err))
+	err := s.journal.add(&x.entry)
+	switch l := s.opts.Logger; {
+	case err == nil || l == nil:
+	case errors.Is(err, errEncode):
+		l.Error("journal file sink skipped an entry", slog.Int64("seq", x.entry.Seq), slog.Any("error", err))
+	default:
+		l.Error("journal file sink failed; it gets no more entries", slog.Any("error", err))
 	}
 }
 
 // serveAPI runs steps 2 to 6 for a request under the API prefix.
 func (s *Server) serveAPI(x *exchange) {
+	if t := s.clock.Now(); !inClockRange(t) {
+		x.now = clampClock(t)
+		x.entry.Note = "server clock reads outside 1970-01-01 to 2200-01-01; journal time clamped"
+		s.fail(x, http.StatusOK, CodeSystemError, "")
+		return
+	}
+
 	// 2. Route and method.
 	if !x.known {
-		x.now = s.clock.Now()
+		x.now = s.now()
 		s.fail(x, http.StatusNotFound, CodeAPINotSupported, "")
 		return
 	}
 	x.route = routes[x.op]
 	if !s.methodAllowed(x) {
-		x.now = s.clock.Now()
+		x.now = s.now()
 		x.w.Header().Set("Allow", allowed(x.route))
 		s.fail(x, http.StatusMethodNotAllowed, CodeMethodNotAllowed, "")
 		return
@@ -158,7 +171,7 @@ func (s *Server) serveAPI(x *exchange) {
 	if s.applyFaults(x) {
 		return
 	}
-	x.now = s.clock.Now()
+	x.now = s.now()
 
 	switch x.route {
 	case routeLogin:

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"sync"
@@ -67,6 +69,7 @@ type journal struct {
 	dropped int64
 	w       io.Writer
 	werr    error
+	skipped int64         // entries the sink could not encode
 	notify  chan struct{} // closed and replaced on every add
 }
 
@@ -79,9 +82,14 @@ func (j *journal) init(size int, w io.Writer) {
 // nextSeq numbers a request on arrival.
 func (j *journal) nextSeq() int64 { return j.seq.Add(1) }
 
+// errEncode wraps the reason an entry could not be encoded for the sink.
+var errEncode = errors.New("journal entry cannot be encoded")
+
 // add numbers e on completion, stores it, writes it to the sink and wakes
 // waiters. It returns the sink's error the first time the sink fails;
-// the sink is not written again after that.
+// the sink is not written again after that. An entry that cannot be
+// encoded is skipped and counted, and its error, wrapping errEncode,
+// returned; the sink stays open.
 func (j *journal) add(e *Entry) (sinkErr error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
@@ -106,9 +114,13 @@ func (j *journal) add(e *Entry) (sinkErr error) {
 		j.dropped++
 	}
 	if j.w != nil && j.werr == nil {
-		b, _ := json.Marshal(e)
-		_, j.werr = j.w.Write(append(b, '\n'))
-		sinkErr = j.werr
+		if b, err := json.Marshal(e); err != nil {
+			j.skipped++
+			sinkErr = fmt.Errorf("%w: %w", errEncode, err)
+		} else {
+			_, j.werr = j.w.Write(append(b, '\n'))
+			sinkErr = j.werr
+		}
 	}
 	close(j.notify)
 	j.notify = make(chan struct{})
@@ -159,10 +171,10 @@ func (j *journal) clear() {
 	j.mu.Unlock()
 }
 
-func (j *journal) size() (int, int64) {
+func (j *journal) size() (n int, dropped, skipped int64) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.n, j.dropped
+	return j.n, j.dropped, j.skipped
 }
 
 // Journal returns the entries with Seq greater than since, in Seq order,

@@ -72,7 +72,9 @@ type Options struct {
 	IdleTimeout time.Duration
 
 	// Clock the server reads; nil means an [OffsetClock] (wall time that
-	// the control API can move).
+	// the control API can move). It must read between 1970-01-01 and
+	// 2200-01-01 UTC: NewServer refuses it otherwise, and while it reads
+	// outside that range API calls answer BDC_1001.
 	Clock Clock
 
 	// Prefix of the v2 API; "" means "/api/v2".

@@ -24,11 +24,11 @@ func (s *Server) readForm(x *exchange) bool {
 	body, err := io.ReadAll(io.LimitReader(x.r.Body, s.opts.MaxBody+1))
 	switch {
 	case int64(len(body)) > s.opts.MaxBody:
-		x.now = s.clock.Now()
+		x.now = s.now()
 		s.fail(x, http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "")
 		return false
 	case err != nil:
-		x.now = s.clock.Now()
+		x.now = s.now()
 		s.fail(x, http.StatusBadRequest, CodeRequestUnreadable, "")
 		return false
 	}

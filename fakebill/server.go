@@ -51,7 +51,8 @@ const (
 )
 
 // NewServer returns a Server configured by opts. It fails on an invalid
-// configuration: a duplicate or incomplete account, a bad prefix or mode.
+// configuration: a duplicate or incomplete account, a bad prefix or mode,
+// or a clock that reads outside the supported range ([ErrClockRange]).
 func NewServer(opts Options) (*Server, error) {
 	if err := normalize(&opts); err != nil {
 		return nil, err
@@ -69,6 +70,9 @@ func NewServer(opts Options) (*Server, error) {
 		s.clockMode = clockInjected
 	}
 	s.start = s.clock.Now()
+	if !inClockRange(s.start) {
+		return nil, fmt.Errorf("fakebill: clock reads %s: %w", s.start.UTC().Format(time.RFC3339), ErrClockRange)
+	}
 
 	tbl, err := session.New(session.Config{IdleTimeout: opts.IdleTimeout, Max: opts.MaxSessions})
 	if err != nil {
@@ -251,8 +255,9 @@ func (s *Server) Now() time.Time { return s.clock.Now() }
 func (s *Server) ClockMode() string { return s.clockMode }
 
 // Advance moves the server's clock forward by d. It returns
-// [ErrClockNotMovable] for an injected clock without Add and Set, and
-// [ErrClockBackwards] for a negative d.
+// [ErrClockNotMovable] for an injected clock without Add and Set,
+// [ErrClockBackwards] for a negative d, and [ErrClockRange] if the clock
+// would pass 2200-01-01; the clock does not move then.
 func (s *Server) Advance(d time.Duration) error {
 	mc, ok := s.clock.(MovableClock)
 	if !ok {
@@ -262,18 +267,25 @@ func (s *Server) Advance(d time.Duration) error {
 		return ErrClockBackwards
 	}
 	s.clockMu.Lock()
+	defer s.clockMu.Unlock()
+	if !inClockRange(mc.Now().Add(d)) {
+		return ErrClockRange
+	}
 	mc.Add(d)
-	s.clockMu.Unlock()
 	return nil
 }
 
 // SetNow moves the server's clock to t. It returns [ErrClockNotMovable]
-// for an injected clock without Add and Set, and [ErrClockBackwards] if t
-// is earlier than now.
+// for an injected clock without Add and Set, [ErrClockRange] for a t
+// outside 1970-01-01 to 2200-01-01, and [ErrClockBackwards] if t is
+// earlier than now; the clock does not move then.
 func (s *Server) SetNow(t time.Time) error {
 	mc, ok := s.clock.(MovableClock)
 	if !ok {
 		return ErrClockNotMovable
+	}
+	if !inClockRange(t) {
+		return ErrClockRange
 	}
 	s.clockMu.Lock()
 	defer s.clockMu.Unlock()
@@ -283,6 +295,11 @@ func (s *Server) SetNow(t time.Time) error {
 	mc.Set(t)
 	return nil
 }
+
+// now reads the clock for a request, held to the supported range: an
+// injected clock can be moved past it behind the server's back, and a
+// time outside it would break session expiry and the journal.
+func (s *Server) now() time.Time { return clampClock(s.clock.Now()) }
 
 // clockOffset is how far the clock is from where it would be unmoved: the
 // offset of a real clock, the distance from the start time otherwise.
@@ -305,7 +322,7 @@ type SessionInfo struct {
 // Sessions lists up to limit live sessions (all when limit <= 0), least
 // recently used first: the first is the next to expire.
 func (s *Server) Sessions(limit int) []SessionInfo {
-	now := s.clock.Now()
+	now := s.now()
 	infos := s.sessions.List(now, max(limit, 0))
 	out := make([]SessionInfo, 0, len(infos))
 	for _, in := range infos {
@@ -364,17 +381,21 @@ type Stats struct {
 	HeapInuseBytes uint64 `json:"heap_inuse_bytes"`
 	Logins         int64  `json:"logins"`
 	Calls          int64  `json:"calls"`
+	// SinkSkipped counts entries the journal file sink skipped because
+	// they could not be encoded; each is also logged.
+	SinkSkipped int64 `json:"sink_skipped"`
 }
 
 // Stats returns counts; HeapInuseBytes is filled only by the control API,
 // after a garbage collection.
 func (s *Server) Stats() Stats {
-	n, dropped := s.journal.size()
+	n, dropped, skipped := s.journal.size()
 	return Stats{
 		LiveSessions: s.sessions.Len(),
 		PeakSessions: s.sessions.Peak(),
 		JournalLen:   n,
 		Dropped:      dropped,
+		SinkSkipped:  skipped,
 		Logins:       s.logins.Load(),
 		Calls:        s.calls.Load(),
 	}
