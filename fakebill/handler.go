@@ -73,7 +73,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{w: w, r: r}
 
 	// 1. Leak check, on every route.
-	findings := s.detector.Scan(rawPath, r.URL.RawQuery, r.Header.Get("Referer"))
+	findings := s.detector.Scan(rawPath, r.URL.RawQuery, r.Header.Values("Referer")...)
+	if r.URL.User != nil {
+		// Only an absolute request-target ("http://u:p@host/...") has one.
+		findings = append(s.detector.ScanUserinfo(r.URL.User), findings...)
+	}
 	journaled := underPrefix || len(findings) > 0
 	if journaled {
 		s.openEntry(x, rawPath, isControl, underPrefix, findings)
@@ -358,6 +362,8 @@ func whereName(where string) string {
 		return "query string"
 	case "referer":
 		return "Referer header"
+	case "userinfo":
+		return "userinfo of the request URL"
 	}
 	return where
 }

@@ -51,7 +51,9 @@ type Entry struct {
 }
 
 // Leak is a secret found in a URL: which field it was (userName, password,
-// devKey, sessionId) and where (query, path, referer).
+// devKey, sessionId) and where (query, path, referer, or userinfo: the
+// user:password@ of an absolute request URL, whose user part is reported
+// as userName and password part as password whatever their values).
 type Leak struct {
 	Field string `json:"field"`
 	Where string `json:"where"`

@@ -130,3 +130,84 @@ func TestRefusedCallCounted(t *testing.T) {
 		t.Errorf("Stats calls %d logins %d, want 1 and 1", st.Calls, st.Logins)
 	}
 }
+
+func TestLeakEveryReferer(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	sid := login(t, s, acctA)
+	tests := []struct {
+		name      string
+		referers  []string
+		wantLeaks []Leak
+	}{
+		{"id in the second", []string{"http://a.example.invalid/", "http://a.example.invalid/?x=" + sid}, []Leak{{"sessionId", "referer"}}},
+		{"key in the third", []string{"http://a.example.invalid/", "http://b.example.invalid/", "http://c.example.invalid/?sid=1"},
+			[]Leak{{"sessionId", "referer"}}},
+		{"clean ones", []string{"http://a.example.invalid/", "http://b.example.invalid/"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := formRequest("/api/v2/GetSessionInfo.json", url.Values{"devKey": {acctA.DevKey}})
+			for _, ref := range tt.referers {
+				r.Header.Add("Referer", ref)
+			}
+			serve(t, s, r)
+			if diff := cmp.Diff(tt.wantLeaks, lastEntry(t, s).Leaks); diff != "" {
+				t.Errorf("journaled leaks (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if got := post(t, s, "GetSessionInfo.json", callForm(acctA, sid, "")).code(); got != CodeSessionInvalid {
+		t.Errorf("session whose id leaked in a Referer: %q, want %s", got, CodeSessionInvalid)
+	}
+}
+
+func TestLeakUserinfo(t *testing.T) {
+	const host = "127.0.0.1"
+	tests := []struct {
+		name      string
+		leaks     LeakMode
+		userinfo  func(sid string) string
+		wantCode  string
+		wantLeaks []Leak
+		wantEnded bool
+	}{
+		{"demo user and password", LeakRefuse, func(string) string { return "demo@example.com:demo-password" },
+			CodeSecretInURL, []Leak{{"password", "userinfo"}, {"userName", "userinfo"}}, false},
+		{"configured user", LeakRefuse, func(string) string { return url.PathEscape(acctA.UserName) },
+			CodeSecretInURL, []Leak{{"userName", "userinfo"}}, false},
+		{"any user", LeakRefuse, func(string) string { return "someone" },
+			CodeSecretInURL, []Leak{{"userName", "userinfo"}}, false},
+		{"session id as password", LeakRefuse, func(sid string) string { return "x:" + sid },
+			CodeSecretInURL, []Leak{{"password", "userinfo"}, {"sessionId", "userinfo"}, {"userName", "userinfo"}}, true},
+		{"recorded", LeakRecord, func(string) string { return "demo@example.com:demo-password" },
+			"", []Leak{{"password", "userinfo"}, {"userName", "userinfo"}}, false},
+		{"empty", LeakRefuse, func(string) string { return "" }, "", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTestServer(t, Options{Leaks: tt.leaks, Accounts: []Account{acctA, DemoAccount}})
+			sid := login(t, s, acctA)
+			target := "http://" + tt.userinfo(sid) + "@" + host + "/api/v2/GetSessionInfo.json"
+			ans := serve(t, s, formRequest(target, callForm(acctA, sid, "")))
+			if got := ans.code(); got != tt.wantCode {
+				t.Errorf("code = %q, want %q (%s)", got, tt.wantCode, ans.Body)
+			}
+			if tt.wantCode != "" && !strings.Contains(ans.message(), "userinfo of the request URL") {
+				t.Errorf("message %q, want it to name the userinfo", ans.message())
+			}
+			for _, sec := range []string{sid, "demo-password", acctA.UserName} {
+				if strings.Contains(ans.Body, sec) {
+					t.Errorf("answer echoes a secret: %s", ans.Body)
+				}
+			}
+			e := lastEntry(t, s)
+			if diff := cmp.Diff(tt.wantLeaks, e.Leaks); diff != "" {
+				t.Errorf("journaled leaks (-want +got):\n%s", diff)
+			}
+			ended := post(t, s, "GetSessionInfo.json", callForm(acctA, sid, "")).code() == CodeSessionInvalid
+			if ended != tt.wantEnded {
+				t.Errorf("session ended = %v, want %v", ended, tt.wantEnded)
+			}
+		})
+	}
+}

@@ -1,9 +1,10 @@
 // Package leak finds credentials and session ids in URLs and redacts
 // them from text.
 //
-// A URL leaks a credential in two ways: by a query key that names one
-// (password=, Session-Id=, sid=), whatever its value, and by carrying a
-// secret's value anywhere, under any key, in the path or in a Referer.
+// A URL leaks a credential in three ways: by a query key that names one
+// (password=, Session-Id=, sid=), whatever its value; by carrying a
+// secret's value anywhere, under any key, in the path or in a Referer;
+// and by userinfo (user:password@) in an absolute request URL.
 // Values are matched raw and percent-decoded once and twice, since a
 // client that encodes twice leaks just the same. Session ids are matched
 // by asking the session table whether a string is an id it minted, so
@@ -12,6 +13,7 @@ package leak
 
 import (
 	"cmp"
+	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -34,7 +36,8 @@ type Finding struct {
 	// Field is the credential that leaked: "userName", "password",
 	// "devKey" or "sessionId" (also for the key sid).
 	Field string
-	// Where is "path", "query" or "referer".
+	// Where is "userinfo" (the user:password@ of an absolute request
+	// URL), "path", "query" or "referer".
 	Where string
 	// SessionID is the minted session id found, so that the server can
 	// end its session; "" for other fields and for a sessionId key whose
@@ -43,7 +46,7 @@ type Finding struct {
 }
 
 // Where values, in the order findings are reported.
-var whereRank = map[string]int{"path": 0, "query": 1, "referer": 2}
+var whereRank = map[string]int{"userinfo": 0, "path": 1, "query": 2, "referer": 3}
 
 // Detector finds leaks. It is safe for concurrent use.
 type Detector struct {
@@ -77,23 +80,56 @@ func ShortSecrets(secrets []Secret) []Secret {
 }
 
 // Scan returns the leaks in a request's path, raw query and Referer
-// header, without duplicates, ordered by Where (path, query, referer),
-// then Field, then SessionID. It returns nil when there are none.
+// headers (every one a request carries), without duplicates, ordered by
+// Where (path, query, referer), then Field, then SessionID. It returns
+// nil when there are none.
 //
-// Keys are judged in the request's query and in the Referer's: a page
+// Keys are judged in the request's query and in the Referers': a page
 // whose address carries sessionId= has put a session in a URL that
 // browsers keep in their history and send on to other hosts.
-func (d *Detector) Scan(path, rawQuery, referer string) []Finding {
+func (d *Detector) Scan(path, rawQuery string, referers ...string) []Finding {
 	var fs []Finding
 	fs = d.scanValues(fs, path, "path")
 	fs = d.scanValues(fs, rawQuery, "query")
-	fs = d.scanValues(fs, referer, "referer")
 	fs = scanKeys(fs, rawQuery, "query")
-	fs = scanKeys(fs, refererQuery(referer), "referer")
+	for _, r := range referers {
+		fs = d.scanValues(fs, r, "referer")
+		fs = scanKeys(fs, refererQuery(r), "referer")
+	}
+	return tidy(fs)
+}
+
+// ScanUserinfo returns the leaks in the userinfo of an absolute request
+// URL ("user:password@" before the host), in the order of [Detector.Scan].
+// Userinfo sent to an API is always a credential in a URL: a non-empty
+// user is reported as userName and a password as password, whatever
+// their values, besides any secret or minted session id they hold.
+func (d *Detector) ScanUserinfo(u *url.Userinfo) []Finding {
+	if u == nil {
+		return nil
+	}
+	var fs []Finding
+	user := u.Username()
+	pass, hasPass := u.Password()
+	if user != "" {
+		fs = append(fs, Finding{Field: "userName", Where: "userinfo"})
+	}
+	if hasPass {
+		fs = append(fs, Finding{Field: "password", Where: "userinfo"})
+	}
+	// Each part apart, so that no match spans the colon between them.
+	fs = d.scanValues(fs, user, "userinfo")
+	fs = d.scanValues(fs, pass, "userinfo")
+	return tidy(fs)
+}
+
+// tidy sorts findings, drops duplicates, and reports a sessionId key
+// whose value was a minted id once, with the id. It returns nil for
+// none.
+func tidy(fs []Finding) []Finding {
 	if len(fs) == 0 {
 		return nil
 	}
-
 	slices.SortFunc(fs, func(a, b Finding) int {
 		return cmp.Or(
 			cmp.Compare(whereRank[a.Where], whereRank[b.Where]),
@@ -103,7 +139,7 @@ func (d *Detector) Scan(path, rawQuery, referer string) []Finding {
 	fs = slices.Compact(fs)
 	// A sessionId key whose value was a minted id is reported once,
 	// with the id.
-	var withID [3]bool // by whereRank
+	var withID [4]bool // by whereRank
 	for _, f := range fs {
 		if f.SessionID != "" {
 			withID[whereRank[f.Where]] = true

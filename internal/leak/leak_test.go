@@ -143,6 +143,60 @@ func TestScan(t *testing.T) {
 	}
 }
 
+func TestScanEveryReferer(t *testing.T) {
+	fx := newFixture(t)
+	tests := []struct {
+		name     string
+		referers []string
+		want     []Finding
+	}{
+		{"none", nil, nil},
+		{"clean then id", []string{"http://a/", "http://a/?x=" + fx.id}, []Finding{{"sessionId", "referer", fx.id}}},
+		{"clean then key", []string{"http://a/", "http://a/?sid=1"}, []Finding{{"sessionId", "referer", ""}}},
+		{"key then id, reported once", []string{"http://a/?sid=1", "http://a/" + fx.id}, []Finding{{"sessionId", "referer", fx.id}}},
+		{"two secrets", []string{"http://a/" + devKey, "http://b/?q=" + password},
+			[]Finding{{"devKey", "referer", ""}, {"password", "referer", ""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fx.d.Scan("/", "", tt.referers...)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Scan with Referers %.60q (-want +got):\n%s", tt.referers, diff)
+			}
+		})
+	}
+}
+
+func TestScanUserinfo(t *testing.T) {
+	fx := newFixture(t)
+	tests := []struct {
+		name string
+		u    *url.Userinfo
+		want []Finding
+	}{
+		{"none", nil, nil},
+		{"empty", url.User(""), nil},
+		{"user and password", url.UserPassword(userName, password),
+			[]Finding{{"password", "userinfo", ""}, {"userName", "userinfo", ""}}},
+		{"any user", url.User("someone"), []Finding{{"userName", "userinfo", ""}}},
+		{"empty password", url.UserPassword("", ""), []Finding{{"password", "userinfo", ""}}},
+		{"devKey as password", url.UserPassword("x", devKey),
+			[]Finding{{"devKey", "userinfo", ""}, {"password", "userinfo", ""}, {"userName", "userinfo", ""}}},
+		{"session id as user", url.User(fx.id),
+			[]Finding{{"sessionId", "userinfo", fx.id}, {"userName", "userinfo", ""}}},
+		{"encoded secret", url.User(url.QueryEscape(password)),
+			[]Finding{{"password", "userinfo", ""}, {"userName", "userinfo", ""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := fx.d.ScanUserinfo(tt.u)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("ScanUserinfo (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
 func hexOf(c byte) string { return fmt.Sprintf("%02X", c) }
 
 func sortedIDs(where string, ids ...string) []Finding {
