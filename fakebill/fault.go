@@ -2,7 +2,6 @@ package fakebill
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -232,6 +231,10 @@ func (s *Server) validate(f *Fault) error {
 type faultQueue struct {
 	mu   sync.Mutex
 	list []*queued
+	// cleared closes when the faults are next cleared, releasing every
+	// request a fault holds, including one whose fault has since left
+	// the queue (its times used up). nil until a fault is taken.
+	cleared chan struct{}
 }
 
 // queued is a fault in the queue with its remaining uses and the state of
@@ -289,7 +292,19 @@ func (s *Server) Faults() []Fault {
 	return out
 }
 
-// ClearFaults removes every queued fault and releases held requests.
+// BUG(fakebill): A Server has no Close of its own. A request a fault holds
+// keeps a shutdown that waits for requests in flight (httptest's Close,
+// http.Server's Shutdown without a cancelled BaseContext) waiting until
+// its barrier times out or its RealDelay ends; call [Server.ClearFaults]
+// before shutting down.
+
+// ClearFaults removes every queued fault and at once releases every
+// request a fault is holding at a barrier or in a RealDelay, whether or
+// not its fault is still queued. A released request skips the rest of
+// its fault (delay and reply) and goes on as if no fault had matched:
+// it runs the operation, and its journal note says it was released.
+// After [Server.Reset], which clears the faults, that operation finds no
+// session and answers BDC_1109 (Login and ListOrgs run as usual).
 func (s *Server) ClearFaults() {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
@@ -300,12 +315,16 @@ func (s *Server) ClearFaults() {
 		}
 	}
 	s.faults.list = nil
+	if s.faults.cleared != nil {
+		close(s.faults.cleared)
+		s.faults.cleared = nil
+	}
 }
 
-// take finds the first fault matching the request, uses it once and, for
-// a barrier, enrolls the request: the returned channel closes when the
-// request may go on.
-func (s *Server) take(op, label string) (*Fault, <-chan struct{}) {
+// take finds the first fault matching the request and uses it once. For
+// a barrier it enrolls the request: the gate closes when the request may
+// go on. cleared closes when the faults are next cleared.
+func (s *Server) take(op, label string) (f *Fault, gate, cleared <-chan struct{}) {
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	for i, q := range s.faults.list {
@@ -318,13 +337,16 @@ func (s *Server) take(op, label string) (*Fault, <-chan struct{}) {
 				s.faults.list = append(s.faults.list[:i:i], s.faults.list[i+1:]...)
 			}
 		}
+		if s.faults.cleared == nil {
+			s.faults.cleared = make(chan struct{})
+		}
 		f := q.Fault
 		if f.Barrier == nil {
-			return &f, nil
+			return &f, nil, s.faults.cleared
 		}
-		return &f, q.enroll(&s.faults.mu)
+		return &f, q.enroll(&s.faults.mu), s.faults.cleared
 	}
-	return nil, nil
+	return nil, nil, nil
 }
 
 // enroll adds a request to the barrier's current group, opening the group
@@ -367,7 +389,7 @@ func (s *Server) applyFaults(x *exchange) bool {
 			label = sessionLabel(n)
 		}
 	}
-	f, gate := s.take(x.op, label)
+	f, gate, cleared := s.take(x.op, label)
 	if f == nil {
 		return false
 	}
@@ -375,7 +397,10 @@ func (s *Server) applyFaults(x *exchange) bool {
 	if gate != nil {
 		x.entry.Note += ": barrier"
 	}
-	s.hold(x.r.Context(), f, gate)
+	if !s.hold(x, f, gate, cleared) {
+		x.entry.Note += ": released when faults were cleared"
+		return false
+	}
 	if f.Reply == nil {
 		return false
 	}
@@ -386,25 +411,37 @@ func (s *Server) applyFaults(x *exchange) bool {
 }
 
 // hold keeps a request at the fault's barrier, then moves the server
-// clock by Delay and waits RealDelay, or less if the request ends.
-func (s *Server) hold(ctx context.Context, f *Fault, gate <-chan struct{}) {
+// clock by Delay and waits RealDelay, or less if the request ends. It
+// reports false, at once, if the faults are cleared meanwhile: the
+// request is then to go on as if no fault had matched.
+func (s *Server) hold(x *exchange, f *Fault, gate, cleared <-chan struct{}) bool {
+	ctx := x.r.Context()
 	if gate != nil {
 		select {
 		case <-gate:
+		case <-cleared:
 		case <-ctx.Done():
 		}
 	}
-	if f.Delay > 0 {
-		s.Advance(f.Delay)
+	select {
+	case <-cleared:
+		return false
+	default:
+	}
+	if f.Delay > 0 && s.Advance(f.Delay) != nil {
+		x.entry.Note += ": delay not applied, it would move the clock past 2200-01-01"
 	}
 	if f.RealDelay > 0 {
 		t := time.NewTimer(f.RealDelay)
 		defer t.Stop()
 		select {
 		case <-t.C:
+		case <-cleared:
+			return false
 		case <-ctx.Done():
 		}
 	}
+	return true
 }
 
 // injectReply answers x as the fault says: a v2 error envelope, or a bare

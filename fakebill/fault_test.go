@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -254,5 +255,83 @@ func TestFaultInvalidSessionClearsCookie(t *testing.T) {
 	ans := post(t, s, "GetSessionInfo.json", url.Values{"devKey": {acctA.DevKey}}, withCookie("sid", sid))
 	if c := ans.sidCookie(); ans.code() != CodeSessionInvalid || c == nil || c.MaxAge >= 0 {
 		t.Errorf("injected BDC_1109 to a cookie client: code %q, Set-Cookie %+v; want the cookie cleared", ans.code(), c)
+	}
+}
+
+func TestClearReleasesHeld(t *testing.T) {
+	barrier := Fault{Match: FaultMatch{Op: "GetSessionInfo"}, Barrier: &Barrier{N: 3, Timeout: time.Hour}, Times: 1}
+	barrierReply := Fault{Match: FaultMatch{Op: "GetSessionInfo"}, Barrier: &Barrier{N: 3, Timeout: time.Hour},
+		Reply: &FaultReply{Code: CodeConcurrencyLimit}}
+	realDelay := Fault{Match: FaultMatch{Op: "GetSessionInfo"}, RealDelay: time.Hour, Times: 1}
+	clearFaults := func(t *testing.T, s *Server) { s.ClearFaults() }
+	deleteFaults := func(t *testing.T, s *Server) { ctl(t, s, "DELETE", "/faults", "") }
+	reset := func(t *testing.T, s *Server) { s.Reset() }
+	postReset := func(t *testing.T, s *Server) { ctl(t, s, "POST", "/reset", "") }
+	tests := []struct {
+		name     string
+		fault    Fault
+		release  func(*testing.T, *Server)
+		wantCode string
+	}{
+		{"barrier used up, ClearFaults", barrier, clearFaults, ""},
+		{"barrier used up, DELETE /faults", barrier, deleteFaults, ""},
+		{"barrier used up, Reset", barrier, reset, CodeSessionInvalid},
+		{"barrier used up, POST /reset", barrier, postReset, CodeSessionInvalid},
+		{"queued barrier with a reply, ClearFaults", barrierReply, clearFaults, ""},
+		{"real delay, DELETE /faults", realDelay, deleteFaults, ""},
+		{"real delay, POST /reset", realDelay, postReset, CodeSessionInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s, _ := newTestServer(t, Options{})
+				sid := login(t, s, acctA)
+				if err := s.AddFault(tt.fault); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan answer)
+				go func() { done <- post(t, s, "GetSessionInfo.json", callForm(acctA, sid, "")) }()
+				synctest.Wait()
+				start := time.Now()
+				tt.release(t, s)
+				ans := <-done
+				if took := time.Since(start); took != 0 {
+					t.Errorf("request released after %v, want at once", took)
+				}
+				if got := ans.code(); got != tt.wantCode {
+					t.Errorf("released request answered %q, want %q", got, tt.wantCode)
+				}
+				if e := lastEntry(t, s); !strings.Contains(e.Note, "released") {
+					t.Errorf("journal note = %q, want it to say the request was released", e.Note)
+				}
+			})
+		})
+	}
+}
+
+func TestFaultDelayAtClockEnd(t *testing.T) {
+	end := time.Date(2199, 12, 31, 23, 59, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		delay    time.Duration
+		wantNow  time.Time
+		wantNote string
+	}{
+		{"within the range", time.Minute, end.Add(time.Minute), "injected fault"},
+		{"past the range", 2 * time.Minute, end, "injected fault: delay not applied, it would move the clock past 2200-01-01"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, clk := newTestServer(t, Options{Clock: NewManualClock(end)})
+			sid := login(t, s, acctA)
+			s.AddFault(Fault{Match: FaultMatch{Op: "GetSessionInfo"}, Delay: tt.delay})
+			post(t, s, "GetSessionInfo.json", callForm(acctA, sid, ""))
+			if got := clk.Now(); !got.Equal(tt.wantNow) {
+				t.Errorf("clock = %v, want %v", got, tt.wantNow)
+			}
+			if got := lastEntry(t, s).Note; got != tt.wantNote {
+				t.Errorf("note = %q, want %q", got, tt.wantNote)
+			}
+		})
 	}
 }

@@ -402,7 +402,8 @@ func (s *Server) Stats() Stats {
 }
 
 // Reset puts the server back to its start: it ends every session, clears
-// the journal and faults, keeps only the fixtures [Server.LoadFixtures]
+// the journal and faults (releasing the requests they hold, as
+// [Server.ClearFaults] does), keeps only the fixtures [Server.LoadFixtures]
 // loaded, and puts the clock back to where it started (a real clock loses
 // its offset; an injected clock that cannot be moved stays where it is).
 // Seq numbers and labels continue.
