@@ -13,6 +13,7 @@ import (
 	"github.com/benbjohnson/clock"
 
 	"github.com/fakebill/toolkit/fakebill"
+	"github.com/fakebill/toolkit/internal/memnet"
 )
 
 // Options configures a [Server]. A nil *Options means the defaults: the
@@ -96,7 +97,7 @@ type Server struct {
 	allowLeaks bool
 
 	// mem and memClient are set for the in-memory server only.
-	mem       *memListener
+	mem       *memnet.Listener
 	memClient *http.Client
 
 	closeOnce sync.Once

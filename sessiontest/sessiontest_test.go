@@ -451,7 +451,7 @@ func TestNewInMemory_dialsOnlyItself(t *testing.T) {
 	s := sessiontest.NewInMemory(nil)
 	defer s.Close()
 	_, err := s.Client().Get("http://127.0.0.1:2/api/v2/Login.json")
-	if err == nil || !strings.Contains(err.Error(), "sessiontest: the in-memory client reaches only") {
+	if err == nil || !strings.Contains(err.Error(), "reaches only 127.0.0.1:1, not 127.0.0.1:2") {
 		t.Errorf("GET on another address: err = %v, want the in-memory client's refusal", err)
 	}
 }
