@@ -327,7 +327,7 @@ func (s *Server) getFaults(w http.ResponseWriter, _ *http.Request) {
 	faults := s.Faults()
 	out := make([]faultView, len(faults))
 	for i, f := range faults {
-		out[i] = viewFault(f)
+		out[i] = s.viewFault(f)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -355,7 +355,17 @@ func (s *Server) deleteFaults(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) getFixtures(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, s.Fixtures())
+	writeJSON(w, http.StatusOK, s.fixtureList())
+}
+
+// fixtureList is [Server.Fixtures] with any secret in a path redacted:
+// a client may set a fixture at a path it should not have.
+func (s *Server) fixtureList() []string {
+	paths := s.Fixtures()
+	for i, p := range paths {
+		paths[i] = s.detector.Redact(p)
+	}
+	return paths
 }
 
 func (s *Server) postFixture(w http.ResponseWriter, r *http.Request) {
@@ -375,7 +385,7 @@ func (s *Server) postFixture(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "fakebill: "))
 		return
 	}
-	writeJSON(w, http.StatusOK, s.Fixtures())
+	writeJSON(w, http.StatusOK, s.fixtureList())
 }
 
 func (s *Server) deleteFixtures(w http.ResponseWriter, _ *http.Request) {

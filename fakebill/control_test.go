@@ -2,6 +2,7 @@ package fakebill
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -436,5 +437,52 @@ func TestControlBodies(t *testing.T) {
 	r.Header.Set("Authorization", "Bearer tok-123456")
 	if a := serve(t, s, r); a.Status != 200 {
 		t.Errorf("reset with an empty chunked body: %d %s", a.Status, a.Body)
+	}
+}
+
+func TestControlEchoesNoSecret(t *testing.T) {
+	s, _ := newTestServer(t, Options{Accounts: []Account{acctA, DemoAccount}})
+	sid := login(t, s, acctA)
+	secrets := []string{sid, DemoAccount.Password, acctA.Password, acctA.DevKey}
+	steps := []struct {
+		method, path, body string
+		wantCode           int
+		wantBody           string // "" means any
+	}{
+		{"POST", "/faults", `{"match":{"session":"` + sid + `"},"reply":{"code":"BDC_1001"}}`, 400,
+			`{"error":"bad fault: match session: want a label such as \"session#3\""}`},
+		{"POST", "/faults", `{"match":{"session":"account#1"},"reply":{"code":"BDC_1001"}}`, 400, ""},
+		{"POST", "/faults", `{"match":{"session":"session#1x"},"reply":{"code":"BDC_1001"}}`, 400, ""},
+		{"POST", "/faults", `{"match":{"op":"` + acctA.Password + `"},"reply":{"code":"BDC_1001"}}`, 200,
+			`[{"match":{"op":"[REDACTED:password]"},"reply":{"code":"BDC_1001"},"times":0}]`},
+		{"POST", "/faults", `{"match":{"path":"x/` + acctA.DevKey + `.json"},"reply":{"code":"BDC_1001"}}`, 200, ""},
+		{"GET", "/faults", "", 200,
+			`[{"match":{"op":"[REDACTED:password]"},"reply":{"code":"BDC_1001"},"times":0},{"match":{"path":"x/[REDACTED:devKey].json"},"reply":{"code":"BDC_1001"},"times":0}]`},
+		{"POST", "/fixtures", `{"path":"demo-password.json","response_data":{}}`, 200, `["[REDACTED:password].json"]`},
+		{"POST", "/fixtures", `{"path":"/` + sid + `//x","response_data":{}}`, 400, ""},
+		{"GET", "/fixtures", "", 200, `["[REDACTED:password].json"]`},
+	}
+	for _, st := range steps {
+		code, body := ctl(t, s, st.method, st.path, st.body)
+		if code != st.wantCode || (st.wantBody != "" && body != st.wantBody) {
+			t.Errorf("%s %s %.80s = %d %s, want %d %s", st.method, st.path, st.body, code, body, st.wantCode, st.wantBody)
+		}
+		for _, sec := range secrets {
+			if strings.Contains(body, sec) {
+				t.Errorf("%s %s answer %s echoes a secret", st.method, st.path, body)
+			}
+		}
+	}
+	if err := s.AddFault(Fault{Match: FaultMatch{Session: sid}, Reply: &FaultReply{Code: CodeSystemError}}); !errors.Is(err, ErrBadFault) {
+		t.Errorf("AddFault matching a raw session id = %v, want %v", err, ErrBadFault)
+	}
+	for _, p := range []string{"/" + DemoAccount.Password + "//x", ""} {
+		err := s.SetFixture(p, func() {})
+		if err == nil || strings.Contains(err.Error(), DemoAccount.Password) {
+			t.Errorf("SetFixture(%q) = %v, want an error without the secret", p, err)
+		}
+	}
+	if err := s.SetFixture(DemoAccount.Password, func() {}); err == nil || strings.Contains(err.Error(), DemoAccount.Password) {
+		t.Errorf("SetFixture of an unencodable value = %v, want an error without the secret", err)
 	}
 }

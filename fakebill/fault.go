@@ -154,8 +154,11 @@ type barrierView struct {
 	TimeoutMS int64 `json:"timeout_ms"`
 }
 
-func viewFault(f Fault) faultView {
-	v := faultView{Match: f.Match, Reply: f.Reply, Times: f.Times,
+// viewFault describes f for the control API, with any secret a client
+// put in a match redacted.
+func (s *Server) viewFault(f Fault) faultView {
+	m := FaultMatch{Op: s.detector.Redact(f.Match.Op), Path: s.detector.Redact(f.Match.Path), Session: f.Match.Session}
+	v := faultView{Match: m, Reply: f.Reply, Times: f.Times,
 		DelayMS: f.Delay.Milliseconds(), RealDelayMS: f.RealDelay.Milliseconds()}
 	if f.Barrier != nil {
 		v.Barrier = &barrierView{N: f.Barrier.N, TimeoutMS: f.Barrier.Timeout.Milliseconds()}
@@ -196,6 +199,10 @@ func (s *Server) validate(f *Fault) error {
 	switch {
 	case set != 1:
 		return bad("match needs exactly one of op, path, session")
+	case f.Match.Session != "" && !isLabel(f.Match.Session, "session"):
+		// Only a label can match, and anything else, such as a raw
+		// session id, must not be stored and listed.
+		return bad(`match session: want a label such as "session#3"`)
 	case f.Times < 0:
 		return bad("times is negative")
 	case f.Delay < 0 || f.RealDelay < 0:

@@ -93,33 +93,31 @@ func (fs *fixtureSet) set(p string, f fixture) {
 }
 
 // fixturePath normalizes a fixture path: no leading slash, ".json" at the
-// end.
-func fixturePath(p string) (string, error) {
+// end. It reports false for a path that names no operation.
+func fixturePath(p string) (string, bool) {
 	p = strings.TrimPrefix(p, "/")
 	if !strings.HasSuffix(p, ".json") {
 		p += ".json"
 	}
-	if p == ".json" || strings.Contains(p, "//") {
-		return "", fmt.Errorf("fakebill: bad fixture path %q", p)
-	}
-	return p, nil
+	return p, p != ".json" && !strings.Contains(p, "//")
 }
 
 // SetFixture makes path ("Crud/Read/Vendor.json") answer responseData. A
 // value that encodes to a JSON object with a response_status member (a
-// json.RawMessage holding a whole envelope, say) is sent as it is.
+// json.RawMessage holding a whole envelope, say) is sent as it is. Its
+// errors name the path with any secret in it redacted.
 func (s *Server) SetFixture(path string, responseData any) error {
-	p, err := fixturePath(path)
-	if err != nil {
-		return err
+	p, ok := fixturePath(path)
+	if !ok {
+		return fmt.Errorf("fakebill: bad fixture path %q", s.detector.Redact(p))
 	}
 	raw, err := json.Marshal(responseData)
 	if err != nil {
-		return fmt.Errorf("fakebill: fixture %s: %w", p, err)
+		return fmt.Errorf("fakebill: fixture %s: %w", s.detector.Redact(p), err)
 	}
 	body, err := fixtureBody(raw)
 	if err != nil {
-		return fmt.Errorf("fakebill: fixture %s: %w", p, err)
+		return fmt.Errorf("fakebill: fixture %s: %w", s.detector.Redact(p), err)
 	}
 	s.fixtures.set(p, fixture{body: body, code: codeOf(body)})
 	return nil
@@ -147,8 +145,8 @@ func fixtureBody(raw []byte) ([]byte, error) {
 // [net/http.ServeMux.HandleFunc], it panics on a setup error: an empty
 // path or a nil f.
 func (s *Server) HandleFunc(path string, f FixtureFunc) {
-	p, err := fixturePath(path)
-	if err != nil || f == nil {
+	p, ok := fixturePath(path)
+	if !ok || f == nil {
 		panic("fakebill: HandleFunc: bad path or nil func")
 	}
 	s.fixtures.set(p, fixture{fn: f})
@@ -197,11 +195,11 @@ func (s *Server) LoadFixtures(dir string) error {
 			return err
 		}
 		if !json.Valid(raw) {
-			return fmt.Errorf("%s: not valid JSON", p)
+			return fmt.Errorf("%s: not valid JSON", s.detector.Redact(p))
 		}
 		body, err := fixtureBody(raw)
 		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
+			return fmt.Errorf("%s: %w", s.detector.Redact(p), err)
 		}
 		all = append(all, loaded{p, body})
 		return nil

@@ -223,6 +223,10 @@ func (s *Server) account(n int) *Account {
 
 func accountLabel(n int) string    { return "account#" + strconv.Itoa(n) }
 func sessionLabel(n uint64) string { return "session#" + strconv.FormatUint(n, 10) }
+func isLabel(label, kind string) bool {
+	_, ok := parseLabel(label, kind)
+	return ok
+}
 func parseLabel(label, kind string) (uint64, bool) {
 	num, ok := strings.CutPrefix(label, kind+"#")
 	if !ok {
