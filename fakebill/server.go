@@ -416,15 +416,17 @@ func (s *Server) Reset() {
 	// The table judges liveness at the latest time it saw; the clock is
 	// about to go back, so it must forget that time as well.
 	s.sessions.Reset()
-	s.ClearFaults()
 	s.fixtures.restore()
 	s.ClearJournal()
 	s.clockMu.Lock()
-	defer s.clockMu.Unlock()
 	switch c := s.clock.(type) {
 	case *OffsetClock:
 		c.reset()
 	case MovableClock:
 		c.Set(s.start)
 	}
+	s.clockMu.Unlock()
+	// Last, so that the requests it releases find the server reset and
+	// are journaled after the clear.
+	s.ClearFaults()
 }
