@@ -1,11 +1,15 @@
 package fakebill
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -669,5 +673,80 @@ func TestRefreshOnEarlyFailure(t *testing.T) {
 				t.Errorf("30 minutes after the failed call: %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// countingReader records whether it was read.
+type countingReader struct {
+	r    io.Reader
+	read bool
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.read = true
+	return c.r.Read(p)
+}
+
+func TestDeclaredLengthOverLimit(t *testing.T) {
+	const limit = 64
+	tests := []struct {
+		name       string
+		declared   int64
+		body       string
+		wantStatus int
+		wantCode   string
+		wantRead   bool
+	}{
+		{"declared over the limit", 20_000_000, "devKey=x", 413, CodeBodyTooLarge, false},
+		{"declared one over", limit + 1, strings.Repeat("x", limit+1), 413, CodeBodyTooLarge, false},
+		{"declared at the limit", limit, "devKey=x" + strings.Repeat("&", limit-8), 200, CodeBadDevKey, true},
+		{"undeclared, over the limit", -1, strings.Repeat("x", limit+1), 413, CodeBodyTooLarge, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTestServer(t, Options{MaxBody: limit})
+			body := &countingReader{r: strings.NewReader(tt.body)}
+			r := httptest.NewRequest(http.MethodPost, "/api/v2/GetSessionInfo.json", body)
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set("Expect", "100-continue")
+			r.ContentLength = tt.declared
+			ans := serve(t, s, r)
+			if ans.Status != tt.wantStatus || ans.code() != tt.wantCode || !ans.IsJSON {
+				t.Errorf("got %d %q %s, want %d %q envelope", ans.Status, ans.code(), ans.Body, tt.wantStatus, tt.wantCode)
+			}
+			if body.read != tt.wantRead {
+				t.Errorf("body read = %v, want %v", body.read, tt.wantRead)
+			}
+			if e := lastEntry(t, s); e.Status != tt.wantStatus || e.Code != tt.wantCode {
+				t.Errorf("journal entry %d %q, want %d %q", e.Status, e.Code, tt.wantStatus, tt.wantCode)
+			}
+		})
+	}
+}
+
+// TestExpectContinueOverLimit checks over a socket that a client which
+// waits for "100 Continue" gets the 413 at once instead.
+func TestExpectContinueOverLimit(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang fails, not stalls
+	fmt.Fprintf(conn, "POST /api/v2/GetSessionInfo.json HTTP/1.1\r\nHost: fakebill.test\r\n"+
+		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 20000000\r\nExpect: 100-continue\r\n\r\n")
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	ans := answer{Status: res.StatusCode}
+	json.Unmarshal(b, &ans.Env)
+	if res.StatusCode != http.StatusRequestEntityTooLarge || ans.code() != CodeBodyTooLarge {
+		t.Errorf("got %d %s, want 413 %s", res.StatusCode, b, CodeBodyTooLarge)
 	}
 }

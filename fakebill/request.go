@@ -21,6 +21,14 @@ func (s *Server) readForm(x *exchange) bool {
 	if x.r.Body == nil || x.r.Method == http.MethodGet {
 		return true
 	}
+	// A declared length over the limit is refused unread: reading would
+	// make net/http answer "100 Continue" to a client that expects it,
+	// inviting a body we are going to refuse.
+	if x.r.ContentLength > s.opts.MaxBody {
+		x.now = s.now()
+		s.fail(x, http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "")
+		return false
+	}
 	body, err := io.ReadAll(io.LimitReader(x.r.Body, s.opts.MaxBody+1))
 	switch {
 	case int64(len(body)) > s.opts.MaxBody:
