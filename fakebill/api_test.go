@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -748,5 +749,82 @@ func TestExpectContinueOverLimit(t *testing.T) {
 	json.Unmarshal(b, &ans.Env)
 	if res.StatusCode != http.StatusRequestEntityTooLarge || ans.code() != CodeBodyTooLarge {
 		t.Errorf("got %d %s, want 413 %s", res.StatusCode, b, CodeBodyTooLarge)
+	}
+}
+
+// timeoutError is what a connection's read deadline returns.
+type timeoutError struct{}
+
+func (timeoutError) Error() string   { return "i/o timeout" }
+func (timeoutError) Timeout() bool   { return true }
+func (timeoutError) Temporary() bool { return true }
+
+func TestBodyReadFails(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     io.Reader
+		wantNote string
+	}{
+		{"reset", errReader{}, "request body could not be read"},
+		{"timeout after some bytes", io.MultiReader(strings.NewReader("de"), iotest.ErrReader(timeoutError{})),
+			"reading the request body timed out"},
+		{"truncated", io.MultiReader(strings.NewReader("devKey=x"), iotest.ErrReader(io.ErrUnexpectedEOF)),
+			"request body ended before its Content-Length"},
+		{"data and error together", iotest.DataErrReader(iotest.ErrReader(timeoutError{})),
+			"reading the request body timed out"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTestServer(t, Options{})
+			r := httptest.NewRequest(http.MethodPost, "/api/v2/GetSessionInfo.json", tt.body)
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.ContentLength = 100
+			ans := serve(t, s, r)
+			if ans.Status != http.StatusBadRequest || ans.code() != CodeRequestUnreadable || !ans.IsJSON {
+				t.Errorf("got %d %q %s, want 400 %s envelope", ans.Status, ans.code(), ans.Body, CodeRequestUnreadable)
+			}
+			if got, want := ans.message(), Message(CodeRequestUnreadable); got != want {
+				t.Errorf("message = %q, want %q", got, want)
+			}
+			e := lastEntry(t, s)
+			if e.Status != http.StatusBadRequest || e.Code != CodeRequestUnreadable || e.Op != "GetSessionInfo" {
+				t.Errorf("journal entry %d %q op %q, want 400 %s GetSessionInfo", e.Status, e.Code, e.Op, CodeRequestUnreadable)
+			}
+			if e.Note != tt.wantNote {
+				t.Errorf("journal note = %q, want %q", e.Note, tt.wantNote)
+			}
+		})
+	}
+}
+
+// TestTruncatedBodyOverSocket checks that a body that ends before its
+// Content-Length gets the 400 envelope through net/http.
+func TestTruncatedBodyOverSocket(t *testing.T) {
+	s, _ := newTestServer(t, Options{})
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second)) // a hang fails, not stalls
+	fmt.Fprintf(conn, "POST /api/v2/GetSessionInfo.json HTTP/1.1\r\nHost: fakebill.test\r\n"+
+		"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nde")
+	conn.(*net.TCPConn).CloseWrite()
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	ans := answer{Status: res.StatusCode}
+	json.Unmarshal(b, &ans.Env)
+	if res.StatusCode != http.StatusBadRequest || ans.code() != CodeRequestUnreadable {
+		t.Errorf("got %d %s, want 400 %s", res.StatusCode, b, CodeRequestUnreadable)
+	}
+	e := lastEntry(t, s)
+	if e.Status != http.StatusBadRequest || e.Code != CodeRequestUnreadable || e.Note != "request body ended before its Content-Length" {
+		t.Errorf("journal entry %d %q note %q, want 400 %s, the body ended early", e.Status, e.Code, e.Note, CodeRequestUnreadable)
 	}
 }

@@ -3,10 +3,12 @@ package fakebill
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,6 +39,7 @@ func (s *Server) readForm(x *exchange) bool {
 		return false
 	case err != nil:
 		x.now = s.now()
+		x.entry.Note = bodyErrorNote(err)
 		s.fail(x, http.StatusBadRequest, CodeRequestUnreadable, "")
 		return false
 	}
@@ -50,6 +53,20 @@ func (s *Server) readForm(x *exchange) bool {
 	}
 	x.entry.DataSHA256 = dataHash(x.form)
 	return true
+}
+
+// bodyErrorNote says, for the journal, why a body could not be read: a
+// client that stalls meets the server's read timeout, one that hangs up
+// early leaves the body short.
+func bodyErrorNote(err error) string {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		return "reading the request body timed out"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "request body ended before its Content-Length"
+	}
+	return "request body could not be read"
 }
 
 // parseURLEncoded adds the pairs of an URL-encoded body to form, first
