@@ -721,3 +721,35 @@ func BenchmarkCall(b *testing.B) {
 func reportRate(b *testing.B, start time.Time, unit string) {
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), unit)
 }
+
+// Close releases a request a fault holds instead of waiting out the
+// fault's timeout. In a bubble the wait would be virtual, so the test
+// reads how much virtual time Close took.
+func TestCloseReleasesHeldRequests(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := sessiontest.NewInMemory(nil)
+		err := s.AddFault(fakebill.Fault{
+			Match:   fakebill.FaultMatch{Op: "Login"},
+			Barrier: &fakebill.Barrier{N: 2, Timeout: time.Hour},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			form := url.Values{"userName": {s.Account.UserName}, "password": {s.Account.Password},
+				"orgId": {s.Account.OrgID}, "devKey": {s.Account.DevKey}}
+			if resp, err := s.Client().PostForm(s.BaseURL+"/Login.json", form); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		synctest.Wait() // the login is held at the barrier
+		start := time.Now()
+		s.Close()
+		<-done
+		if took := time.Since(start); took >= time.Hour {
+			t.Errorf("Close took %v of virtual time, want it to release the held login at once", took)
+		}
+	})
+}
