@@ -238,7 +238,13 @@ func TestFaults(t *testing.T) {
 		t.Run(tt.mode, func(t *testing.T) {
 			t.Parallel()
 			env, _, _ := newEnv(t)
-			a := &Adapter{Args: adaptertest.Command(tt.mode), Timeout: 5 * time.Second, closeGrace: 2 * time.Second}
+			// Adapters that should exit get a generous grace, so a loaded
+			// machine cannot fail them; those that never exit wait 2s.
+			grace := 15 * time.Second
+			if tt.mode == "no-exit" || tt.mode == "hang-close" {
+				grace = 2 * time.Second
+			}
+			a := &Adapter{Args: adaptertest.Command(tt.mode), Timeout: 5 * time.Second, closeGrace: grace}
 			p, err := a.Start(t.Context(), env)
 			if tt.wantStartErr != "" {
 				if err == nil {
