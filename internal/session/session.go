@@ -118,6 +118,7 @@ const none int32 = -1
 // Sweep and rebuild tuning.
 const (
 	lookupSweep = 32   // entries a Lookup may sweep, to bound its latency
+	createSweep = 32   // entries a Create may sweep, besides making room
 	rebuildMin  = 1024 // below this peak the map is never rebuilt
 )
 
@@ -203,7 +204,15 @@ func (t *Table) Create(account int, now time.Time) (id string, label uint64, err
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.advance(n, -1)
+	// A bounded sweep, so that a login after many sessions expired
+	// together does not pay for them all; while some are due, each
+	// Create sweeps more than it adds, so the cost is O(expired) overall.
+	// The live list may still hold expired sessions after it: at the
+	// cap, expire them until there is room, so that only live sessions
+	// count. A now earlier than the latest seen sweeps nothing.
+	t.advance(n, createSweep)
+	for t.live.n >= t.max && n == t.now && t.expireOldest() {
+	}
 	if t.live.n >= t.max {
 		return "", 0, ErrFull
 	}

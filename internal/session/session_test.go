@@ -544,6 +544,49 @@ func TestLookupSweepIsBounded(t *testing.T) {
 	checkInvariants(t, tb)
 }
 
+func TestCreateSweepIsBounded(t *testing.T) {
+	const n = 1000
+	tb := newTable(t, 2*n)
+	for i := range n {
+		mustCreate(t, tb, i, t0)
+	}
+	before := tb.visited
+	mustCreate(t, tb, 1, t0.Add(idle))
+	if v := tb.visited - before; v > createSweep+3 {
+		t.Errorf("one Create visited %d records, want at most %d", v, createSweep+3)
+	}
+	checkInvariants(t, tb)
+}
+
+// A table at its cap whose sessions have all expired makes room for
+// every Create, and the sweeps cost O(expired) in all.
+func TestCreateMakesRoomWhenFullOfExpired(t *testing.T) {
+	const n = 1000
+	tb := newTable(t, n)
+	for i := range n {
+		mustCreate(t, tb, i, t0)
+	}
+	before := tb.visited
+	for i := range n {
+		if _, _, err := tb.Create(1, t0.Add(idle)); err != nil {
+			t.Fatalf("Create %d into a table full of expired sessions: %v", i, err)
+		}
+	}
+	if v := tb.visited - before; v > 2*n+3*n {
+		t.Errorf("%d Creates visited %d records, want at most %d", n, v, 5*n)
+	}
+	if _, _, err := tb.Create(1, t0.Add(idle)); !errors.Is(err, ErrFull) {
+		t.Errorf("Create past the cap: err = %v, want ErrFull", err)
+	}
+	if got := tb.Len(); got != n {
+		t.Errorf("Len() = %d, want %d", got, n)
+	}
+	if got := tb.Peak(); got != n {
+		t.Errorf("Peak() = %d, want %d", got, n)
+	}
+	checkInvariants(t, tb)
+}
+
 func TestRebuild(t *testing.T) {
 	const n = 4 * rebuildMin
 	tb := newTable(t, n+10)

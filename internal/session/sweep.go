@@ -20,16 +20,7 @@ func (t *Table) advance(n int64, budget int) {
 // plus one per list.
 func (t *Table) sweep(budget int) {
 	freed := false
-	for budget != 0 && t.live.head != none {
-		i := t.live.head
-		e := &t.entries[i]
-		t.visited++
-		if subSat(t.now, e.lastUse) < t.idle {
-			break
-		}
-		t.unlink(&t.live, i)
-		e.state = slotExpired
-		t.pushTomb(&t.expired, i, addSat(e.lastUse, t.gone))
+	for budget != 0 && t.expireOldest() {
 		budget--
 	}
 	for _, l := range [2]*list{&t.expired, &t.ended} {
@@ -47,6 +38,25 @@ func (t *Table) sweep(budget int) {
 	if freed {
 		t.maybeRebuild()
 	}
+}
+
+// expireOldest turns the least recently used live record into an
+// expired tombstone if it has been idle for IdleTimeout at the latest
+// time seen, and reports whether it did.
+func (t *Table) expireOldest() bool {
+	i := t.live.head
+	if i == none {
+		return false
+	}
+	e := &t.entries[i]
+	t.visited++
+	if subSat(t.now, e.lastUse) < t.idle {
+		return false
+	}
+	t.unlink(&t.live, i)
+	e.state = slotExpired
+	t.pushTomb(&t.expired, i, addSat(e.lastUse, t.gone))
+	return true
 }
 
 // end turns the live record i into an ended tombstone. It may free
