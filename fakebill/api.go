@@ -53,12 +53,12 @@ func (s *Server) loginAccount(x *exchange) (int, bool) {
 		return 0, false
 	}
 	for _, f := range loginFields {
-		if x.form[f] == "" {
+		if x.form.value(f) == "" {
 			s.failParam(x, CodeMissingParameter, f)
 			return 0, false
 		}
 	}
-	userName, password, orgID := x.form["userName"], x.form["password"], x.form["orgId"]
+	userName, password, orgID := x.form.value("userName"), x.form.value("password"), x.form.value("orgId")
 	if !s.knownOrg(orgID) && !wellFormedOrg(orgID) {
 		s.failParam(x, CodeInvalidParameter, "orgId", s.safeEcho(orgID))
 		return 0, false
@@ -74,7 +74,7 @@ func (s *Server) loginAccount(x *exchange) (int, bool) {
 		return 0, false
 	}
 	n := mine[i]
-	x.entry.Account = accountLabel(n)
+	x.entry.Account = s.accountLabel(n)
 	if devKey != s.account(n).DevKey {
 		s.fail(x, http.StatusOK, CodeBadDevKey, "")
 		return 0, false
@@ -102,17 +102,17 @@ func (s *Server) listOrgs(x *exchange) {
 		return
 	}
 	for _, f := range loginFields[:2] {
-		if x.form[f] == "" {
+		if x.form.value(f) == "" {
 			s.failParam(x, CodeMissingParameter, f)
 			return
 		}
 	}
-	mine := s.userAccounts(x.form["userName"], x.form["password"])
+	mine := s.userAccounts(x.form.value("userName"), x.form.value("password"))
 	if len(mine) == 0 {
 		s.fail(x, http.StatusOK, CodeBadCredentials, "")
 		return
 	}
-	x.entry.Account = accountLabel(mine[0])
+	x.entry.Account = s.accountLabel(mine[0])
 	orgs := []orgAnswer{}
 	for _, n := range mine {
 		if a := s.account(n); a.DevKey == devKey {
@@ -128,7 +128,7 @@ func (s *Server) listOrgs(x *exchange) {
 
 // checkDevKey is step 3 for Login and ListOrgs.
 func (s *Server) checkDevKey(x *exchange) (string, bool) {
-	devKey := x.form["devKey"]
+	devKey := x.form.value("devKey")
 	if devKey == "" {
 		s.fail(x, http.StatusOK, CodeDevKeyMissing, "")
 		return "", false

@@ -251,13 +251,13 @@ func mustEnvelope(data any) []byte {
 
 func (s *Server) runFixture(x *exchange, fn FixtureFunc) {
 	c := &Call{Op: x.op, Form: map[string]string{}, Account: *x.acct, Session: x.entry.Session}
-	for k, v := range x.form {
-		switch k {
+	for _, kv := range x.form.fields {
+		switch kv.key {
 		case "userName", "password", "devKey", "sessionId":
 		case "data":
-			c.Data = json.RawMessage(v)
+			c.Data = json.RawMessage(kv.value)
 		default:
-			c.Form[k] = v
+			c.Form[kv.key] = kv.value
 		}
 	}
 	data, err := callFixture(fn, c)

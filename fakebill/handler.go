@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fakebill/toolkit/internal/leak"
@@ -52,10 +53,11 @@ type exchange struct {
 	entry Entry
 	now   time.Time
 
-	op    string
-	known bool // whether op is served
-	route route
-	form  map[string]string
+	op      string
+	known   bool // whether op is served
+	route   route
+	form    form
+	formBuf [8]formField // form's fields, unless a request has more
 
 	sessionID string // the session the request presents, "" if none
 	hadCookie bool   // whether it carried a sid cookie
@@ -63,14 +65,26 @@ type exchange struct {
 	wrote     bool
 }
 
+// exchanges recycles exchanges: one is the largest object a request
+// would leave to the garbage collector.
+var exchanges = sync.Pool{New: func() any { return new(exchange) }}
+
 // ServeHTTP answers one request through the pipeline: leak check, route
 // and method, faults, devKey, session, body, operation, journal.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	var start time.Time
+	if s.opts.Logger != nil {
+		start = time.Now() // only the log line reports how long it took
+	}
 	rawPath := r.URL.EscapedPath()
 	isControl := rawPath == controlPrefix || strings.HasPrefix(rawPath, controlPrefix+"/")
 	underPrefix := rawPath == s.prefix || strings.HasPrefix(rawPath, s.prefix+"/")
-	x := &exchange{w: w, r: r}
+	x := exchanges.Get().(*exchange)
+	defer func() {
+		*x = exchange{} // hold on to nothing of this request
+		exchanges.Put(x)
+	}()
+	x.w, x.r = w, r
 
 	// 1. Leak check, on every route.
 	findings := s.detector.Scan(rawPath, r.URL.RawQuery, r.Header.Values("Referer")...)
@@ -101,7 +115,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if journaled {
 		s.closeEntry(x)
 	}
-	s.logRequest(r, x, rawPath, isControl, time.Since(start))
+	if s.opts.Logger != nil {
+		s.logRequest(r, x, rawPath, isControl, time.Since(start))
+	}
 }
 
 // openEntry starts the journal entry of a request on its arrival; for an
@@ -226,7 +242,7 @@ func allowed(r route) string {
 func (s *Server) authenticated(x *exchange) {
 	// 3. devKey; a GET of GetDocumentPages uses the session's.
 	byCookieOnly := x.r.Method == http.MethodGet
-	devKey, hasKey := x.form["devKey"]
+	devKey, hasKey := x.form.get("devKey")
 	if !byCookieOnly {
 		code := ""
 		switch {
@@ -252,7 +268,7 @@ func (s *Server) authenticated(x *exchange) {
 	}
 
 	// 5. Body.
-	if data, ok := x.form["data"]; ok && !json.Valid([]byte(data)) {
+	if data, ok := x.form.get("data"); ok && !json.Valid([]byte(data)) {
 		s.fail(x, http.StatusOK, CodeBadJSON, "")
 		return
 	}
@@ -296,7 +312,7 @@ func (s *Server) lookupSession(x *exchange) (session.Info, bool) {
 		x.entry.Session = sessionLabel(info.Label)
 	}
 	if info.Account != 0 {
-		x.entry.Account = accountLabel(info.Account)
+		x.entry.Account = s.accountLabel(info.Account)
 	}
 	return info, st == session.Live
 }
@@ -334,7 +350,7 @@ func (s *Server) refuseLeak(x *exchange, findings []leak.Finding) {
 			info, st := s.sessions.Lookup(f.SessionID, x.now, false)
 			x.entry.SessionState = stateName(st)
 			if info.Account != 0 {
-				x.entry.Account = accountLabel(info.Account)
+				x.entry.Account = s.accountLabel(info.Account)
 			}
 		}
 		s.sessions.End(f.SessionID)
@@ -387,7 +403,7 @@ func (s *Server) redactPath(p string) string { return s.detector.Redact(p) }
 // field, else the sid cookie, else (in record mode only) the query.
 func (s *Server) noteTransports(x *exchange) {
 	var via []string
-	if id, ok := x.form["sessionId"]; ok && x.r.Method == http.MethodPost {
+	if id, ok := x.form.get("sessionId"); ok && x.r.Method == http.MethodPost {
 		via = append(via, "field")
 		x.sessionID = id
 	}
@@ -422,8 +438,8 @@ func (s *Server) noteTransports(x *exchange) {
 	if x.route == routeLogin || x.route == routeListOrgs {
 		return
 	}
-	for k := range x.form {
-		creds.addKey(k)
+	for _, kv := range x.form.fields {
+		creds.addKey(kv.key)
 	}
 	for _, c := range x.r.Cookies() {
 		creds.addKey(c.Name)
@@ -508,13 +524,15 @@ func keyName(s string) string {
 }
 
 // dataHash returns the hex SHA-256 of the raw data field, "" without one.
-func dataHash(form map[string]string) string {
-	data, ok := form["data"]
+func dataHash(f *form) string {
+	data, ok := f.get("data")
 	if !ok {
 		return ""
 	}
 	sum := sha256.Sum256([]byte(data))
-	return hex.EncodeToString(sum[:])
+	var buf [2 * sha256.Size]byte
+	hex.Encode(buf[:], sum[:])
+	return string(buf[:])
 }
 
 // statusRecorder remembers the status a handler wrote.

@@ -72,13 +72,12 @@ type journal struct {
 	w       io.Writer
 	werr    error
 	skipped int64         // entries the sink could not encode
-	notify  chan struct{} // closed and replaced on every add
+	notify  chan struct{} // closed by the next add; made only once a reader asks
 }
 
 func (j *journal) init(size int, w io.Writer) {
 	j.limit = size
 	j.w = w
-	j.notify = make(chan struct{})
 }
 
 // nextSeq numbers a request on arrival.
@@ -124,8 +123,10 @@ func (j *journal) add(e *Entry) (sinkErr error) {
 			sinkErr = j.werr
 		}
 	}
-	close(j.notify)
-	j.notify = make(chan struct{})
+	if j.notify != nil {
+		close(j.notify)
+		j.notify = nil
+	}
 	return sinkErr
 }
 
@@ -148,6 +149,9 @@ func (j *journal) since(since int64) ([]Entry, int64, <-chan struct{}) {
 		if e.Seq > since {
 			out = append(out, *e)
 		}
+	}
+	if j.notify == nil {
+		j.notify = make(chan struct{})
 	}
 	dropped, notify := j.dropped, j.notify
 	j.mu.Unlock()

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 )
 
 // readForm reads the body of x into x.form: URL-encoded or multipart, the
@@ -19,7 +20,7 @@ import (
 // empty form. It answers and reports false for an oversize or unreadable
 // body.
 func (s *Server) readForm(x *exchange) bool {
-	x.form = map[string]string{}
+	x.form.reset(x.formBuf[:0])
 	if x.r.Body == nil || x.r.Method == http.MethodGet {
 		return true
 	}
@@ -31,7 +32,10 @@ func (s *Server) readForm(x *exchange) bool {
 		s.fail(x, http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "")
 		return false
 	}
-	body, err := io.ReadAll(io.LimitReader(x.r.Body, s.opts.MaxBody+1))
+	buf := bodyBufs.Get().(*[]byte)
+	defer putBodyBuf(buf)
+	body, err := readBody(x.r.Body, s.opts.MaxBody+1, (*buf)[:0])
+	*buf = body
 	switch {
 	case int64(len(body)) > s.opts.MaxBody:
 		x.now = s.now()
@@ -44,15 +48,118 @@ func (s *Server) readForm(x *exchange) bool {
 		return false
 	}
 
-	mediaType, params, _ := mime.ParseMediaType(x.r.Header.Get("Content-Type"))
-	switch mediaType {
-	case "application/x-www-form-urlencoded":
-		parseURLEncoded(string(body), x.form)
-	case "multipart/form-data":
-		parseMultipart(body, params["boundary"], x.form)
+	// The type clients send, spelled as they send it, needs no parsing.
+	mediaType, params := urlEncoded, map[string]string(nil)
+	if ct := x.r.Header.Get("Content-Type"); ct != urlEncoded {
+		mediaType, params, _ = mime.ParseMediaType(ct)
 	}
-	x.entry.DataSHA256 = dataHash(x.form)
+	switch mediaType {
+	case urlEncoded:
+		parseURLEncoded(string(body), &x.form)
+	case "multipart/form-data":
+		parseMultipart(body, params["boundary"], &x.form)
+	}
+	x.entry.DataSHA256 = dataHash(&x.form)
 	return true
+}
+
+const urlEncoded = "application/x-www-form-urlencoded"
+
+// bodyBufs recycles the buffers request bodies are read into: the form
+// keeps a string copy of the body, so a buffer is free once it is parsed.
+var bodyBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBody is the largest buffer kept for reuse; a rare large body
+// should not pin its memory.
+const maxPooledBody = 64 << 10
+
+func putBodyBuf(buf *[]byte) {
+	if cap(*buf) <= maxPooledBody {
+		bodyBufs.Put(buf)
+	}
+}
+
+// readBody appends to buf what r holds, up to limit bytes, as
+// io.ReadAll(io.LimitReader(r, limit)) would, without allocating once
+// buf is large enough.
+func readBody(r io.Reader, limit int64, buf []byte) ([]byte, error) {
+	if cap(buf) == 0 {
+		buf = make([]byte, 0, 512)
+	}
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // let append pick the growth
+		}
+		end := cap(buf)
+		if int64(end) > limit {
+			end = int(limit)
+		}
+		n, err := r.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
+}
+
+// formField is one field of a request body.
+type formField struct{ key, value string }
+
+// formIndexAt is the number of fields from which a form indexes its keys
+// in a map: below it, looking through the fields is quicker, and most
+// requests have a handful of fields.
+const formIndexAt = 16
+
+// form holds the fields of a request body, the first value of each, in
+// the order they came.
+type form struct {
+	fields []formField
+	index  map[string]int // key to position, once there are formIndexAt fields
+}
+
+// reset empties f, reusing buf for its fields.
+func (f *form) reset(buf []formField) { *f = form{fields: buf} }
+
+// get returns the value of the field named key.
+func (f *form) get(key string) (string, bool) {
+	if f.index != nil {
+		i, ok := f.index[key]
+		if !ok {
+			return "", false
+		}
+		return f.fields[i].value, true
+	}
+	for _, kv := range f.fields {
+		if kv.key == key {
+			return kv.value, true
+		}
+	}
+	return "", false
+}
+
+// value returns the value of the field named key, "" if there is none.
+func (f *form) value(key string) string {
+	v, _ := f.get(key)
+	return v
+}
+
+// add adds a field; the caller has checked that none named key came
+// first.
+func (f *form) add(key, value string) {
+	f.fields = append(f.fields, formField{key, value})
+	switch n := len(f.fields); {
+	case f.index != nil:
+		f.index[key] = n - 1
+	case n == formIndexAt:
+		f.index = make(map[string]int, 2*n)
+		for i, kv := range f.fields {
+			f.index[kv.key] = i
+		}
+	}
 }
 
 // bodyErrorNote says, for the journal, why a body could not be read: a
@@ -71,7 +178,7 @@ func bodyErrorNote(err error) string {
 
 // parseURLEncoded adds the pairs of an URL-encoded body to form, first
 // value winning; bad escapes are kept as they are.
-func parseURLEncoded(body string, form map[string]string) {
+func parseURLEncoded(body string, f *form) {
 	for body != "" {
 		var pair string
 		pair, body, _ = strings.Cut(body, "&")
@@ -80,14 +187,15 @@ func parseURLEncoded(body string, form map[string]string) {
 		}
 		k, v, _ := strings.Cut(pair, "=")
 		k = unescape(k)
-		if _, dup := form[k]; !dup {
-			form[k] = unescape(v)
+		if _, dup := f.get(k); !dup {
+			f.add(k, unescape(v))
 		}
 	}
 }
 
 func unescape(s string) string {
-	if !strings.ContainsAny(s, "%+") {
+	// Two byte searches: quicker than strings.ContainsAny(s, "%+").
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
 		return s
 	}
 	if u, err := url.QueryUnescape(s); err == nil {
@@ -98,7 +206,7 @@ func unescape(s string) string {
 
 // parseMultipart adds the fields of a multipart body to form, first value
 // winning. It keeps what it read before any malformed part.
-func parseMultipart(body []byte, boundary string, form map[string]string) {
+func parseMultipart(body []byte, boundary string, f *form) {
 	if boundary == "" {
 		return
 	}
@@ -113,8 +221,8 @@ func parseMultipart(body []byte, boundary string, form map[string]string) {
 		if err != nil {
 			return
 		}
-		if _, dup := form[name]; name != "" && !dup {
-			form[name] = string(v)
+		if _, dup := f.get(name); name != "" && !dup {
+			f.add(name, string(v))
 		}
 	}
 }
@@ -186,9 +294,12 @@ func (s *Server) writeRaw(x *exchange, status int, contentType string, b []byte)
 	}
 	x.wrote = true
 	x.entry.Status = status
+	// One allocation for both values; each key gets a slice of its own
+	// capacity, so appending to one cannot touch the other.
+	vals := []string{contentType, "no-store"}
 	h := x.w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = vals[0:1:1]
+	h["Cache-Control"] = vals[1:2:2]
 	x.w.WriteHeader(status)
 	x.w.Write(b)
 }

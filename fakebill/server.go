@@ -22,17 +22,18 @@ import (
 // It opens no socket of its own; serve it with net/http or sessiontest.
 // A Server is safe for concurrent use.
 type Server struct {
-	opts      Options
-	prefix    string
-	accounts  []Account // account#N is accounts[N-1]
-	byUser    map[string][]int
-	devKeys   map[string]bool
-	sessions  *session.Table
-	detector  *leak.Detector
-	clock     Clock
-	clockMode string
-	start     time.Time // the clock's reading at NewServer, for Reset
-	clockMu   sync.Mutex
+	opts          Options
+	prefix        string
+	accounts      []Account // account#N is accounts[N-1]
+	accountLabels []string  // "account#N" is accountLabels[N-1]
+	byUser        map[string][]int
+	devKeys       map[string]bool
+	sessions      *session.Table
+	detector      *leak.Detector
+	clock         Clock
+	clockMode     string
+	start         time.Time // the clock's reading at NewServer, for Reset
+	clockMu       sync.Mutex
 
 	journal  journal
 	faults   faultQueue
@@ -183,6 +184,7 @@ func (s *Server) setAccounts(accts []Account) error {
 			a.OrgName = "Organization " + strconv.Itoa(n)
 		}
 		s.accounts = append(s.accounts, a)
+		s.accountLabels = append(s.accountLabels, "account#"+strconv.Itoa(n))
 		s.byUser[a.UserName] = append(s.byUser[a.UserName], n)
 		s.devKeys[a.DevKey] = true
 	}
@@ -221,8 +223,20 @@ func (s *Server) account(n int) *Account {
 	return &s.accounts[n-1]
 }
 
-func accountLabel(n int) string    { return "account#" + strconv.Itoa(n) }
-func sessionLabel(n uint64) string { return "session#" + strconv.FormatUint(n, 10) }
+// accountLabel returns the label of account#n; the configured accounts'
+// are built once, as nearly every journal entry names one.
+func (s *Server) accountLabel(n int) string {
+	if n >= 1 && n <= len(s.accountLabels) {
+		return s.accountLabels[n-1]
+	}
+	return "account#" + strconv.Itoa(n)
+}
+
+// sessionLabel returns "session#n", allocating only the result.
+func sessionLabel(n uint64) string {
+	var b [len("session#") + 20]byte
+	return string(strconv.AppendUint(append(b[:0], "session#"...), n, 10))
+}
 func isLabel(label, kind string) bool {
 	_, ok := parseLabel(label, kind)
 	return ok
@@ -248,7 +262,7 @@ func (s *Server) AccountLabel(userName string) (string, bool) {
 	if len(ns) == 0 {
 		return "", false
 	}
-	return accountLabel(ns[0]), true
+	return s.accountLabel(ns[0]), true
 }
 
 // Now reads the server's clock.
@@ -332,7 +346,7 @@ func (s *Server) Sessions(limit int) []SessionInfo {
 	for _, in := range infos {
 		out = append(out, SessionInfo{
 			Session:    sessionLabel(in.Label),
-			Account:    accountLabel(in.Account),
+			Account:    s.accountLabel(in.Account),
 			Created:    in.Created.UTC(),
 			LastUse:    in.LastUse.UTC(),
 			IdleLeftMS: (s.opts.IdleTimeout - now.Sub(in.LastUse)).Milliseconds(),
