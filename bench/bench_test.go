@@ -48,15 +48,6 @@ var sessionCounts = []struct {
 	n    int
 }{{"1k", 1_000}, {"10k", 10_000}, {"100k", 100_000}, {"1M", 1_000_000}}
 
-// TODO(fakebill): an authenticated call costs 1.37x the floor's time on
-// two cores and 1.77x on one, against a target of 1.25x; docs/PERFORMANCE.md
-// breaks the 1.9 µs down (journal entry, collector, SHA-256 of data,
-// transport notes, leak scan), none of it over 0.6 µs alone.
-//
-// TODO(fakebill): a Login sweeps every session that is due, so the first
-// login after a million sessions expire together takes about 200 ms; a
-// budget per request, as Lookup has, would spread that cost.
-
 // BenchmarkCall measures an authenticated call (Crud/Read/Vendor.json,
 // a generic success) with n live sessions, cycling through 1,000 of
 // them spread over the table. The garbage each request leaves drives
