@@ -126,9 +126,9 @@ func (c *soakCycle) judge() {
 	}
 }
 
-// sweep makes the server look at the time: a login sweeps every session
-// that is due (a plain call sweeps only a few), and the logout leaves
-// the table as it was.
+// sweep makes the server look at the time: a login sweeps a few of the
+// sessions that are due, the logout leaves the table as it was, and the
+// stats read that follows counts live sessions, sweeping the rest.
 func sweep(ctx context.Context, t *target, a account) error {
 	status, body, err := t.post(ctx, "Login.json", "", loginForm(a))
 	env, kind, err := classify(status, body, err)
