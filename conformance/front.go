@@ -39,9 +39,8 @@ func (f *front) arm(budget int, cancel context.CancelFunc) {
 // peakInFlight reports the most non-Login requests the fake held at once
 // since the last arm.
 //
-// TODO(fakebill): judge overlap from the journal once done_seq counts on
-// the arrival scale; today it counts completions, so seq and done_seq of
-// different requests cannot be compared.
+// The journal shows overlap too, once requests complete (done_seq is on
+// the arrival scale); counting here also sees requests still held.
 func (f *front) peakInFlight() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
