@@ -40,8 +40,8 @@ var catalog = []check{
 	{
 		Check: Check{
 			ID: "no-secret-in-output", Level: MUST,
-			Reason:   "the client's logs and error messages never show a credential or session id, whole, URL-encoded or as a 5+ character prefix",
-			Scenario: "A refused first login (BDC_1101), a call, a BDC_1001 answer, a plain-text HTTP 502, 35 idle minutes and a call, then Close. Fails if Env.Log or the text of any error shows a credential or a session id the fake minted, whole, URL-encoded or by its first 5 characters.",
+			Reason:   "the client's logs and error messages never show a credential or session id: whole, URL-, base64- or hex-encoded, by its first 5 characters or by any 6 from within it",
+			Scenario: "A refused first login (BDC_1101), a call, a BDC_1001 answer, a plain-text HTTP 502, calls answered BDC_1102, BDC_1129, BDC_1322 and BDC_1144, 35 idle minutes and a call, then Close. Fails if Env.Log or the text of any error shows a credential or a session id the fake minted: whole, URL-, base64- or hex-encoded, by its first 5 characters, or by any 6 consecutive characters of it (of a userName, of the part before the @).",
 			Source:   srcASVSLog,
 		},
 		run: checkNoSecretInOutput, before: refuseOneLogin,
@@ -50,7 +50,7 @@ var catalog = []check{
 		Check: Check{
 			ID: "reuse-session", Level: MUST,
 			Reason:   "the session is kept and reused: 250 calls within one hour need at most 3 logins",
-			Scenario: "250 reads in 10 bursts of 25, 6 server minutes apart. Fails on more than 3 logins or on a failed read.",
+			Scenario: "250 reads in 10 bursts of 25, 6 server minutes apart. Fails on more than 3 logins, on more than 3 ListOrgs calls (which carry the password too), or on a failed read.",
 			Source:   srcLoginBest,
 		},
 		run: checkReuseSession,
@@ -59,7 +59,7 @@ var catalog = []check{
 		Check: Check{
 			ID: "login-once", Level: SHOULD,
 			Reason:   "250 calls within one hour, with no idle gap, need exactly one login",
-			Scenario: "As reuse-session; fails on any number of logins but one.",
+			Scenario: "As reuse-session; fails on any number of logins but one, or on more than one ListOrgs call.",
 			Source:   srcLoginBest,
 		},
 		run: checkLoginOnce,
@@ -86,7 +86,7 @@ var catalog = []check{
 		Check: Check{
 			ID: "replay-after-expiry-same-request", Level: MUST,
 			Reason:   "a create call that met an expired session is replayed once after the new login, with the same path and data",
-			Scenario: "A read; 35 idle minutes; a create with data. The create must succeed, reach the server with a valid session exactly once, with the data it was given, and every attempt must carry the same data (data_sha256).",
+			Scenario: "A read; 35 idle minutes; a create with data; one minute later the server ends the session; another create. Each create must succeed, reach the server with a valid session exactly once, with the data it was given, and every attempt must carry the same data bytes (data_sha256). The second round catches a client whose own refresh timer spared it the first.",
 			Source:   srcLoginBest,
 		},
 		run: checkReplaySameRequest,

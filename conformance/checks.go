@@ -122,13 +122,20 @@ func checkNoSecretInOutput(r *runner) {
 	r.call(readPath, data)
 	r.fake.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Path: "*"}, Reply: &fakebill.FaultReply{Status: 502}, Times: 1})
 	r.call(readPath, data)
+	// Clients that dump payloads only on particular errors: a refused
+	// developer key, a business error, and both rate limits.
+	for _, code := range []string{fakebill.CodeBadDevKey, fakebill.CodeInvalidParameter, fakebill.CodeConcurrencyLimit, fakebill.CodeHourlyLimit} {
+		r.fake.AddFault(fakebill.Fault{Match: fakebill.FaultMatch{Path: "*"}, Reply: &fakebill.FaultReply{Code: code}, Times: 3})
+		r.call(readPath, data)
+		r.fake.ClearFaults()
+	}
 	r.advance(idleTimeout)
 	r.call(readPath, data)
 	r.close()
 
 	ss := r.secrets()
 	if names := ss.find(r.log.String()); len(names) > 0 {
-		r.failf("the client's log (Env.Log) shows %s (whole, URL-encoded or its first %d+ characters)", strings.Join(names, ", "), minPrefix)
+		r.failf("the client's log (Env.Log) shows %s (whole, encoded, by its first %d characters or by %d from within it)", strings.Join(names, ", "), minPrefix, minInner)
 	}
 	r.mu.Lock()
 	texts := append([]string(nil), r.errTexts...)
@@ -178,10 +185,15 @@ func (r *runner) loginTimes() string {
 	return strings.Join(ts, ", ")
 }
 
+// ListOrgs takes the password too: a client that calls it before every
+// call sends its credentials as often as one that logs in every time.
 func checkReuseSession(r *runner) {
 	r.busyHour()
 	if n := count(r.all(), isLogin); n > 3 {
 		r.failf("250 calls within one hour caused %d logins, want at most 3; logins at %s", n, r.loginTimes())
+	}
+	if n := count(r.all(), opIs("ListOrgs")); n > 3 {
+		r.failf("250 calls within one hour caused %d ListOrgs calls, each carrying the password, want at most 3", n)
 	}
 }
 
@@ -189,6 +201,9 @@ func checkLoginOnce(r *runner) {
 	r.busyHour()
 	if n := count(r.all(), isLogin); n != 1 {
 		r.failf("250 calls within one hour caused %d logins, want exactly 1; logins at %s", n, r.loginTimes())
+	}
+	if n := count(r.all(), opIs("ListOrgs")); n > 1 {
+		r.failf("250 calls within one hour caused %d ListOrgs calls, each carrying the password, want at most 1", n)
 	}
 }
 
@@ -254,11 +269,24 @@ func checkReloginAfterServerEnded(r *runner) {
 	}
 }
 
+// checkReplaySameRequest sends a create into a dead session twice: once
+// after 35 idle minutes, once after the server ended the session. The
+// second catches a client whose own refresh timer hides the first.
 func checkReplaySameRequest(r *runner) {
 	data, _ := r.vendor()
 	if _, ok := r.setupCall(readPath, data); !ok {
 		return
 	}
+	if !r.replayCreate("after the session expired", "session#1", "session#2", func() { r.advance(idleTimeout) }) {
+		return
+	}
+	r.advance(time.Minute)
+	r.replayCreate("after the server ended the session", "session#2", "session#3", func() { r.fake.EndAll() })
+}
+
+// replayCreate kills the session with expire, sends a create and judges
+// that it was replayed once on a new session, with the same path and data.
+func (r *runner) replayCreate(what, oldSession, newSession string, expire func()) bool {
 	var mu sync.Mutex
 	var seen []json.RawMessage
 	id := "009" + randomString(17, alnum)
@@ -271,25 +299,28 @@ func checkReplaySameRequest(r *runner) {
 	obj := map[string]any{"obj": map[string]any{"entity": "Vendor", "name": "Acme " + randomString(6, alnum), "isActive": "1"}}
 
 	from := r.lastSeq()
-	r.advance(idleTimeout)
+	expire()
 	o := r.call(createPath, obj)
 	es := r.entries(from, o.to)
 	creates := filter(es, opIs(createOp))
 	v := via(r.all())
 	ideal := []step{
-		{method: "POST", op: createOp, session: "session#1", via: v, answer: fakebill.CodeSessionInvalid},
-		{method: "POST", op: "Login", answer: "ok", session: "session#2"},
-		{method: "POST", op: createOp, session: "session#2", via: v, answer: "ok"},
+		{method: "POST", op: createOp, session: oldSession, via: v, answer: fakebill.CodeSessionInvalid},
+		{method: "POST", op: "Login", answer: "ok", session: newSession},
+		{method: "POST", op: createOp, session: newSession, via: v, answer: "ok"},
 	}
 	if p := resultProblem(o, map[string]any{"entity": "Vendor", "id": id}); p != "" {
-		r.failf("a create call after the session expired: %s\n%s", p, r.diff(ideal, es))
-		return
+		r.failf("a create call %s: %s\n%s", what, p, r.diff(ideal, es))
+		return false
 	}
+	ok := true
 	for _, e := range creates {
 		if e.DataSHA256 == "" {
-			r.failf("%s carried no data field; the create's data was lost", r.labeler().step(e))
+			r.failf("%s: %s carried no data field; the create's data was lost", what, r.labeler().step(e))
+			ok = false
 		} else if e.DataSHA256 != creates[0].DataSHA256 {
-			r.failf("the replayed create carried different data than the first attempt (data_sha256 differs)\n%s", r.show(creates))
+			r.failf("%s: the replayed create carried different data than the first attempt (data_sha256 of the raw data differs; replay the same bytes)\n%s", what, r.show(creates))
+			ok = false
 			break
 		}
 	}
@@ -297,10 +328,13 @@ func checkReplaySameRequest(r *runner) {
 	defer mu.Unlock()
 	switch {
 	case len(seen) != 1:
-		r.failf("the create reached the server %d times with a valid session, want exactly once\n%s", len(seen), r.show(es))
+		r.failf("%s: the create reached the server %d times with a valid session, want exactly once\n%s", what, len(seen), r.show(es))
+		ok = false
 	case !sameJSON(seen[0], obj):
-		r.failf("the create's data arrived as %s, want %s", clip(seen[0]), mustJSON(obj))
+		r.failf("%s: the create's data arrived as %s, want %s", what, clip(seen[0]), mustJSON(obj))
+		ok = false
 	}
+	return ok
 }
 
 func mustJSON(v any) string {

@@ -2,6 +2,8 @@ package conformance
 
 import (
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"net/url"
 	"strings"
 )
@@ -16,20 +18,58 @@ type secret struct {
 	value string
 }
 
-// forms returns the ways value can appear in text: as it is, and
-// percent-encoded as in a query or a path.
-//
-// TODO(fakebill): every byte percent-encoded ("%76%35..."), hex and
-// base64 forms are not looked for; they need a longer minimum prefix
-// than 5 characters of the encoded form to avoid false matches.
-func (s secret) forms() []string {
-	f := []string{s.value}
-	for _, e := range []string{url.QueryEscape(s.value), url.PathEscape(s.value)} {
-		if e != s.value && !contains(f, e) {
-			f = append(f, e)
+// minInner is the shortest run of a secret's random characters, taken
+// from anywhere in it, that counts as showing it: a password's last six
+// characters leak as much as its first five.
+const minInner = 6
+
+// form is one way a secret can appear in text, and the shortest prefix
+// of it that counts: encodings with a small alphabet (hex) or that smear
+// characters together (base64) need more before a match means anything.
+type form struct {
+	text string
+	min  int
+}
+
+// forms returns the ways value can appear in text: as it is,
+// percent-encoded as in a query or a path, base64 (standard and URL
+// alphabets, padded or not) and hex.
+func (s secret) forms() []form {
+	var fs []form
+	add := func(text string, min int) {
+		for _, f := range fs {
+			if f.text == text {
+				return
+			}
+		}
+		fs = append(fs, form{text, min})
+	}
+	add(s.value, minPrefix)
+	add(url.QueryEscape(s.value), minPrefix)
+	add(url.PathEscape(s.value), minPrefix)
+	b := []byte(s.value)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		add(enc.EncodeToString(b), 12)
+	}
+	add(hex.EncodeToString(b), 16)
+	return fs
+}
+
+// inner returns every minInner-character run of the secret's random
+// part: for a userName, the part before the '@', since the domain is
+// ordinary text.
+func (s secret) inner() []string {
+	v := s.value
+	if s.name == "userName" {
+		v, _, _ = strings.Cut(v, "@")
+	}
+	var runs []string
+	for i := 0; i+minInner <= len(v); i++ {
+		if !contains(runs, v[i:i+minInner]) {
+			runs = append(runs, v[i:i+minInner])
 		}
 	}
-	return f
+	return runs
 }
 
 // secretSet is the secrets of one check run. It is not safe for
@@ -40,33 +80,47 @@ type secretSet []secret
 func (ss secretSet) find(text string) []string {
 	var names []string
 	for _, s := range ss {
-		for _, f := range s.forms() {
-			if strings.Contains(text, f[:min(len(f), minPrefix)]) {
-				if !contains(names, s.name) {
-					names = append(names, s.name)
-				}
-				break
-			}
+		if ss.shows(s, text) && !contains(names, s.name) {
+			names = append(names, s.name)
 		}
 	}
 	return names
 }
 
-// redact replaces every secret in text, whole or as a prefix of at least
-// minPrefix characters, in any of its forms, with [REDACTED:name].
+func (ss secretSet) shows(s secret, text string) bool {
+	for _, f := range s.forms() {
+		if strings.Contains(text, f.text[:min(len(f.text), f.min)]) {
+			return true
+		}
+	}
+	for _, run := range s.inner() {
+		if strings.Contains(text, run) {
+			return true
+		}
+	}
+	return false
+}
+
+// redact replaces every secret in text, whole, as a prefix in any of its
+// forms, or as a run of minInner characters from within it, with
+// [REDACTED:name].
 func (ss secretSet) redact(text string) string {
 	for _, s := range ss {
+		mark := "[REDACTED:" + s.name + "]"
 		for _, f := range s.forms() {
-			text = redactForm(text, f, "[REDACTED:"+s.name+"]")
+			text = redactForm(text, f, mark)
+		}
+		for _, run := range s.inner() {
+			text = strings.ReplaceAll(text, run, mark)
 		}
 	}
 	return text
 }
 
-// redactForm replaces each run of text that starts with at least
-// minPrefix characters of f and continues along f as far as it matches.
-func redactForm(text, f, mark string) string {
-	p := f[:min(len(f), minPrefix)]
+// redactForm replaces each run of text that starts with at least f.min
+// characters of f and continues along f as far as it matches.
+func redactForm(text string, f form, mark string) string {
+	p := f.text[:min(len(f.text), f.min)]
 	var b strings.Builder
 	for {
 		i := strings.Index(text, p)
@@ -75,7 +129,7 @@ func redactForm(text, f, mark string) string {
 			return b.String()
 		}
 		n := len(p)
-		for i+n < len(text) && n < len(f) && text[i+n] == f[n] {
+		for i+n < len(text) && n < len(f.text) && text[i+n] == f.text[n] {
 			n++
 		}
 		b.WriteString(text[:i])

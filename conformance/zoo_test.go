@@ -2,6 +2,7 @@ package conformance_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +50,10 @@ const (
 	noLogout                    // Close does not log out
 	refererLeak                 // sends a Referer whose query carries the session
 	retryLoginForever           // retries a refused login until its context ends
+	proactiveNoPostReplay       // refreshes at 34 idle minutes, but reports a create that meets BDC_1109 as a refused login
+	listOrgsEveryCall           // calls ListOrgs, with the password, before every call
+	logPasswordTail             // logs the password's last 6 characters as a hint
+	logSessionOnRateLimit       // logs the session id, base64-encoded, on a rate-limit answer
 	cookieSession               // sends the session as cookie sid (conformant)
 	multipartBody               // sends multipart/form-data bodies (conformant)
 	proactive34                 // refreshes at 34 idle minutes, as BILL's sample (conformant)
@@ -125,7 +130,7 @@ func (c *zooClient) Call(ctx context.Context, path string, data any) (json.RawMe
 	c.called = true
 	stale := again || c.session != "" &&
 		(c.fault == timerOnly && c.now().Sub(c.loginAt) >= 30*time.Minute ||
-			c.fault == proactive34 && c.now().Sub(c.lastUse) >= 34*time.Minute)
+			(c.fault == proactive34 || c.fault == proactiveNoPostReplay) && c.now().Sub(c.lastUse) >= 34*time.Minute)
 	c.mu.Unlock()
 	if stale || c.fault == loginEveryCall {
 		if _, _, err := c.login(ctx); err != nil {
@@ -152,6 +157,12 @@ func (c *zooClient) Call(ctx context.Context, path string, data any) (json.RawMe
 		var ze *zooError
 		if !errors.As(err, &ze) || ctx.Err() != nil {
 			return nil, err
+		}
+		if (ze.code == "BDC_1322" || ze.code == "BDC_1144") && c.fault == logSessionOnRateLimit {
+			c.logf("rate limited; session %s", base64.StdEncoding.EncodeToString([]byte(session)))
+		}
+		if ze.code == "BDC_1109" && c.fault == proactiveNoPostReplay && strings.Contains(path, "/Create/") {
+			return nil, &zooError{code: "BDC_1101", msg: "credentials rejected"}
 		}
 		if ze.code == "BDC_1322" && c.fault == hangOnRateLimit {
 			<-c.closed
@@ -248,6 +259,8 @@ func (c *zooClient) loginLocked(ctx context.Context) (string, int, error) {
 	switch c.fault {
 	case logPasswordPrefix:
 		c.logf("logging in as user with password %s***", c.env.Password[:5])
+	case logPasswordTail:
+		c.logf("logging in with password ***%s", c.env.Password[len(c.env.Password)-6:])
 	case logRequestURL:
 		c.logf("POST %s/Login.json?%s", c.env.BaseURL, form.Encode())
 	}
@@ -303,6 +316,12 @@ func (c *zooClient) post(ctx context.Context, path, session, data string) (json.
 		cookie = session
 	default:
 		form.Set("sessionId", session)
+	}
+	if c.fault == listOrgsEveryCall && path != "Logout.json" {
+		orgs := url.Values{"userName": {c.env.UserName}, "password": {c.env.Password}, "devKey": {c.env.DevKey}}
+		if _, _, err := c.send(ctx, c.env.BaseURL+"/ListOrgs.json", orgs, ""); err != nil {
+			return nil, err
+		}
 	}
 	if c.fault == credentialsEveryCall {
 		form.Set("userName", c.env.UserName)
