@@ -62,7 +62,15 @@ type exchange struct {
 	sessionID string // the session the request presents, "" if none
 	hadCookie bool   // whether it carried a sid cookie
 	acct      *Account
+	acctN     int     // the account of the session presented, live or not; 0 if none
+	creds     credSet // the credentials a call sent, by name or by value
 	wrote     bool
+
+	// The header values noteCredValues searches, gathered as
+	// noteTransports reads the header; hdrMore: more than hdrVals holds.
+	hdrVals [6]string
+	nHdr    int
+	hdrMore bool
 }
 
 // exchanges recycles exchanges: one is the largest object a request
@@ -186,7 +194,16 @@ func (s *Server) serveAPI(x *exchange) {
 		return
 	}
 	s.noteTransports(x)
+	s.serveOp(x)
+	if x.route != routeLogin && x.route != routeListOrgs {
+		// After the operation, which knows the session's account.
+		s.noteCredValues(x)
+		x.entry.CredFields = x.creds.list()
+	}
+}
 
+// serveOp runs the faults, then the operation.
+func (s *Server) serveOp(x *exchange) {
 	// Faults act right after routing; they may move the clock.
 	if s.applyFaults(x) {
 		return
@@ -312,6 +329,7 @@ func (s *Server) lookupSession(x *exchange) (session.Info, bool) {
 		x.entry.Session = sessionLabel(info.Label)
 	}
 	if info.Account != 0 {
+		x.acctN = info.Account
 		x.entry.Account = s.accountLabel(info.Account)
 	}
 	return info, st == session.Live
@@ -399,8 +417,9 @@ func leaksOf(findings []leak.Finding) []Leak {
 func (s *Server) redactPath(p string) string { return s.detector.Redact(p) }
 
 // noteTransports records how the request carried a session and which
-// credential fields it sent, and picks the session it presents: the form
-// field, else the sid cookie, else (in record mode only) the query.
+// credential fields it sent by name, and picks the session it presents:
+// the form field, else the sid cookie, else (in record mode only) the
+// query. [Server.noteCredValues] adds the credentials sent by value.
 func (s *Server) noteTransports(x *exchange) {
 	var via []string
 	if id, ok := x.form.get("sessionId"); ok && x.r.Method == http.MethodPost {
@@ -420,8 +439,9 @@ func (s *Server) noteTransports(x *exchange) {
 			x.sessionID = id
 		}
 	}
-	creds := credSet{}
-	for k := range x.r.Header {
+	creds := &x.creds
+	for k, vs := range x.r.Header {
+		x.keepHeaderValues(k, vs)
 		switch keyName(k) {
 		case "sessionid":
 			if !contains(via, "header") {
@@ -444,7 +464,6 @@ func (s *Server) noteTransports(x *exchange) {
 	for _, c := range x.r.Cookies() {
 		creds.addKey(c.Name)
 	}
-	x.entry.CredFields = creds.list()
 }
 
 // credSet collects credential field names in a fixed order.

@@ -41,7 +41,7 @@ type Entry struct {
 	Session      string    `json:"session,omitempty"`
 	SessionVia   []string  `json:"session_via,omitempty"` // "field", "cookie", "query", "header"
 	SessionState string    `json:"session_state"`
-	CredFields   []string  `json:"cred_fields,omitempty"` // credentials sent on a non-Login call
+	CredFields   []string  `json:"cred_fields,omitempty"` // credentials sent on a non-Login call, by name or value
 	DataSHA256   string    `json:"data_sha256,omitempty"` // of the raw data field
 	Status       int       `json:"status"`
 	Code         string    `json:"code,omitempty"` // BDC or FAKEBILL code of an error answer

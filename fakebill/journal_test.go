@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -250,5 +252,155 @@ func TestJournalSinkFailure(t *testing.T) {
 	}
 	if got, _ := s.Journal(0); len(got) != 4 {
 		t.Errorf("in-memory journal has %d entries, want 4", len(got))
+	}
+}
+
+// TestCredFieldsByValue checks that cred_fields names a credential a
+// non-Login call carries by value under any name: a form field, a
+// header, Authorization: Basic, a cookie, a multipart field. The value
+// is the account's (the session's, else the devKey's, else any), and
+// only one of leak.MinLen characters or more counts.
+func TestCredFieldsByValue(t *testing.T) {
+	short := Account{UserName: "bob", Password: "short", OrgID: "008dddddddddddddddd4", DevKey: "DEVKEY-short-00004"}
+	inKey := Account{UserName: "dave.ap@example.invalid", Password: "KEY-delta-0005", OrgID: "008eeeeeeeeeeeeeeee5",
+		DevKey: "DEVKEY-delta-0005"} // its password is part of its devKey
+	basic := func(user, pass string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth(user, pass) }
+	}
+	with := func(f url.Values, kv ...string) url.Values {
+		for i := 0; i < len(kv); i += 2 {
+			f.Set(kv[i], kv[i+1])
+		}
+		return f
+	}
+	tests := []struct {
+		name      string
+		accts     []Account // nil: acctA, acctB, acctC; the first logs in
+		op        string    // "": Crud/Read/Vendor.json
+		noSession bool
+		form      func(sid string) url.Values
+		multipart bool
+		mods      []func(*http.Request)
+		want      []string
+		wantCode  string // of a call with a session
+	}{
+		{name: "password under another form key",
+			form: func(sid string) url.Values { return with(callForm(acctA, sid, ""), "pass", acctA.Password) },
+			want: []string{"password"}},
+		{name: "user and pass form keys",
+			form: func(sid string) url.Values {
+				return with(callForm(acctA, sid, ""), "user", acctA.UserName, "pass", acctA.Password)
+			},
+			want: []string{"userName", "password"}},
+		{name: "userName under another key",
+			form: func(sid string) url.Values { return with(callForm(acctA, sid, ""), "login", acctA.UserName) },
+			want: []string{"userName"}},
+		{name: "password inside data",
+			form: func(sid string) url.Values { return callForm(acctA, sid, `{"note":"`+acctA.Password+`"}`) },
+			want: []string{"password"}},
+		{name: "password in a custom header",
+			mods: []func(*http.Request){withHeader("X-Api-Secret", acctA.Password)},
+			want: []string{"password"}},
+		{name: "Authorization Basic user:pass",
+			mods: []func(*http.Request){basic(acctA.UserName, acctA.Password)},
+			want: []string{"userName", "password"}},
+		{name: "Authorization Basic password only",
+			mods: []func(*http.Request){basic("", acctA.Password)},
+			want: []string{"password"}},
+		{name: "password in a cookie",
+			mods: []func(*http.Request){withCookie("token", acctA.Password)},
+			want: []string{"password"}},
+		{name: "password percent-encoded in a cookie",
+			mods: []func(*http.Request){withCookie("token", strings.ReplaceAll(acctA.Password, "-", "%2D"))},
+			want: []string{"password"}},
+		{name: "password in a multipart field", multipart: true,
+			form: func(sid string) url.Values { return with(callForm(acctA, sid, ""), "secret", acctA.Password) },
+			want: []string{"password"}},
+		{name: "password among many headers",
+			mods: []func(*http.Request){withHeader("X-A", "aaaaaaaaaa"), withHeader("X-B", "bbbbbbbbbb"),
+				withHeader("X-C", "cccccccccc"), withHeader("X-D", "dddddddddd"), withHeader("X-E", "eeeeeeeeee"),
+				withHeader("X-F", "ffffffffff"), withHeader("X-G", "gggggggggg"), withHeader("X-Z", acctA.Password)},
+			want: []string{"password"}},
+		{name: "no session: the devKey's account", noSession: true,
+			form: func(string) url.Values { return with(callForm(acctC, "", ""), "pass", acctC.Password) },
+			want: []string{"password"}},
+		{name: "no session, unknown devKey: any account", noSession: true,
+			form: func(string) url.Values {
+				return url.Values{"devKey": {"no-such-key"}, "pass": {acctC.Password}}
+			},
+			want: []string{"password"}},
+		{name: "another account's password",
+			form: func(sid string) url.Values { return with(callForm(acctA, sid, ""), "pass", acctC.Password) }},
+		{name: "another account's password, no devKey: the session's account",
+			form: func(sid string) url.Values {
+				return url.Values{"sessionId": {sid}, "pass": {acctC.Password}}
+			},
+			wantCode: CodeDevKeyMissing},
+
+		// No false positives.
+		{name: "ordinary call",
+			form: func(sid string) url.Values { return callForm(acctA, sid, `{"id":"00901ABCDEFGHIJKLMNO"}`) }},
+		{name: "ordinary multipart call", multipart: true,
+			form: func(sid string) url.Values { return callForm(acctA, sid, `{"id":"00901ABCDEFGHIJKLMNO"}`) }},
+		{name: "part of the password",
+			form: func(sid string) url.Values {
+				return with(callForm(acctA, sid, ""), "pass", acctA.Password[:len(acctA.Password)-1])
+			},
+			mods: []func(*http.Request){basic("alice", "Pw-alpha")}},
+		{name: "short credentials do not count", accts: []Account{short},
+			form: func(sid string) url.Values {
+				return with(callForm(short, sid, `{"name":"bob's short list"}`), "pass", short.Password)
+			},
+			mods: []func(*http.Request){withHeader("X-Note", "a short note from bob"), basic(short.UserName, short.Password)}},
+		{name: "password inside the account's own devKey", accts: []Account{inKey},
+			form: func(sid string) url.Values { return callForm(inKey, sid, "") }},
+		{name: "Login carries credentials by design", op: "Login.json", noSession: true,
+			form: func(string) url.Values { return with(loginForm(acctA), "pass", acctA.Password) },
+			mods: []func(*http.Request){basic(acctA.UserName, acctA.Password), withCookie("token", acctA.Password)}},
+		{name: "ListOrgs carries credentials by design", op: "ListOrgs.json", noSession: true,
+			form: func(string) url.Values { return with(loginForm(acctA), "pass", acctA.Password) },
+			mods: []func(*http.Request){basic(acctA.UserName, acctA.Password), withCookie("token", acctA.Password)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, _ := newTestServer(t, Options{Accounts: tt.accts})
+			sid := ""
+			if !tt.noSession {
+				sid = login(t, s, s.Accounts()[0])
+			}
+			op := tt.op
+			if op == "" {
+				op = "Crud/Read/Vendor.json"
+			}
+			form := callForm(acctA, sid, "")
+			if tt.form != nil {
+				form = tt.form(sid)
+			}
+			r := formRequest("/api/v2/"+op, form, tt.mods...)
+			if tt.multipart {
+				var b bytes.Buffer
+				mw := multipart.NewWriter(&b)
+				for k, vs := range form {
+					mw.WriteField(k, vs[0])
+				}
+				mw.Close()
+				r = httptest.NewRequest(http.MethodPost, "/api/v2/"+op, &b)
+				r.Header.Set("Content-Type", mw.FormDataContentType())
+				for _, m := range tt.mods {
+					m(r)
+				}
+			}
+			ans := serve(t, s, r)
+			e := lastEntry(t, s)
+			if diff := cmp.Diff(tt.want, e.CredFields, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("cred_fields (-want +got):\n%s\nanswer: %s", diff, ans.Body)
+			}
+			if got := ans.code(); tt.op == "" && !tt.noSession && got != tt.wantCode {
+				t.Errorf("call: code %q, want %q: %s", got, tt.wantCode, ans.Body)
+			}
+			if tt.op != "" && ans.code() != "" {
+				t.Errorf("%s failed: %s", tt.op, ans.Body)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,6 +29,8 @@ type Server struct {
 	accountLabels []string  // "account#N" is accountLabels[N-1]
 	byUser        map[string][]int
 	devKeys       map[string]bool
+	credVals      []credValues // account#N's are credVals[N-1]
+	allCreds      []credValues // every distinct account's, for a call naming none
 	sessions      *session.Table
 	detector      *leak.Detector
 	clock         Clock
@@ -187,6 +190,11 @@ func (s *Server) setAccounts(accts []Account) error {
 		s.accountLabels = append(s.accountLabels, "account#"+strconv.Itoa(n))
 		s.byUser[a.UserName] = append(s.byUser[a.UserName], n)
 		s.devKeys[a.DevKey] = true
+		cv := credValuesOf(a)
+		s.credVals = append(s.credVals, cv)
+		if !cv.empty() && !slices.Contains(s.allCreds, cv) {
+			s.allCreds = append(s.allCreds, cv)
+		}
 	}
 	return nil
 }
