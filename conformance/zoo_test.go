@@ -54,6 +54,8 @@ const (
 	listOrgsEveryCall           // calls ListOrgs, with the password, before every call
 	logPasswordTail             // logs the password's last 6 characters as a hint
 	logSessionOnRateLimit       // logs the session id, base64-encoded, on a rate-limit answer
+	basicAuthEveryCall          // sends Authorization: Basic user:password with every call
+	passwordUnderOtherKey       // sends the password with every call as form field "pass"
 	cookieSession               // sends the session as cookie sid (conformant)
 	multipartBody               // sends multipart/form-data bodies (conformant)
 	proactive34                 // refreshes at 34 idle minutes, as BILL's sample (conformant)
@@ -323,6 +325,9 @@ func (c *zooClient) post(ctx context.Context, path, session, data string) (json.
 			return nil, err
 		}
 	}
+	if c.fault == passwordUnderOtherKey {
+		form.Set("pass", c.env.Password)
+	}
 	if c.fault == credentialsEveryCall {
 		form.Set("userName", c.env.UserName)
 		form.Set("password", c.env.Password)
@@ -382,6 +387,9 @@ func (c *zooClient) send(ctx context.Context, target string, form url.Values, co
 	}
 	if cookie != "" {
 		req.AddCookie(&http.Cookie{Name: "sid", Value: cookie})
+	}
+	if c.fault == basicAuthEveryCall {
+		req.SetBasicAuth(c.env.UserName, c.env.Password)
 	}
 	resp, err := c.env.HTTPClient.Do(req)
 	if err != nil {

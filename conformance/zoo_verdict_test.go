@@ -59,6 +59,8 @@ var zoo = []struct {
 	{name: "list-orgs-every-call", fault: listOrgsEveryCall, fails: []string{"login-once", "reuse-session"}},
 	{name: "log-password-tail", fault: logPasswordTail, fails: []string{"no-secret-in-output"}},
 	{name: "log-session-base64-on-rate-limit", fault: logSessionOnRateLimit, fails: []string{"no-secret-in-output"}},
+	{name: "basic-auth-every-call", fault: basicAuthEveryCall, fails: []string{"credentials-only-on-login"}},
+	{name: "password-under-other-key", fault: passwordUnderOtherKey, fails: []string{"credentials-only-on-login"}},
 	{name: "cookie-session", fault: cookieSession},
 	{name: "multipart-body", fault: multipartBody},
 	{name: "proactive-34", fault: proactive34, usesClock: true},
