@@ -93,10 +93,7 @@ func (c *credValues) scan(x *exchange) {
 		}
 		c.match(v, set)
 	}
-	if !x.hdrMore {
-		for _, v := range x.hdrVals[:x.nHdr] {
-			c.matchHeader(v, set)
-		}
+	if !x.hdrScan {
 		return
 	}
 	for k, vs := range x.r.Header {
@@ -105,23 +102,6 @@ func (c *credValues) scan(x *exchange) {
 				c.matchHeader(v, set)
 			}
 		}
-	}
-}
-
-// keepHeaderValues keeps for noteCredValues the values of header k that
-// may hold a credential, without allocating: past len(x.hdrVals) it
-// notes that the header must be read again.
-func (x *exchange) keepHeaderValues(k string, vs []string) {
-	for _, v := range vs {
-		if !headerValueMayHold(k, v) {
-			continue
-		}
-		if x.nHdr == len(x.hdrVals) {
-			x.hdrMore = true
-			return
-		}
-		x.hdrVals[x.nHdr] = v
-		x.nHdr++
 	}
 }
 

@@ -65,12 +65,7 @@ type exchange struct {
 	acctN     int     // the account of the session presented, live or not; 0 if none
 	creds     credSet // the credentials a call sent, by name or by value
 	wrote     bool
-
-	// The header values noteCredValues searches, gathered as
-	// noteTransports reads the header; hdrMore: more than hdrVals holds.
-	hdrVals [6]string
-	nHdr    int
-	hdrMore bool
+	hdrScan   bool // whether a header value may hold a credential
 }
 
 // exchanges recycles exchanges: one is the largest object a request
@@ -441,7 +436,9 @@ func (s *Server) noteTransports(x *exchange) {
 	}
 	creds := &x.creds
 	for k, vs := range x.r.Header {
-		x.keepHeaderValues(k, vs)
+		for _, v := range vs {
+			x.hdrScan = x.hdrScan || headerValueMayHold(k, v)
+		}
 		switch keyName(k) {
 		case "sessionid":
 			if !contains(via, "header") {
