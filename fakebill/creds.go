@@ -91,6 +91,12 @@ func (c *credValues) scan(x *exchange) {
 		if len(v) < c.minLen || v == c.devKey || (v == x.sessionID && x.acctN != 0) {
 			continue
 		}
+		if kv.key == "data" {
+			// A record may well hold the login's e-mail address (a
+			// vendor's contact, say); only the password is out of place.
+			c.matchPassword(v, set)
+			continue
+		}
 		c.match(v, set)
 	}
 	if !x.hdrScan {
@@ -117,6 +123,13 @@ func (c *credValues) match(v string, set *credSet) {
 	if c.user != "" && !set.user && strings.Contains(v, c.user) {
 		set.user = true
 	}
+	if c.pass != "" && !set.pass && strings.Contains(v, c.pass) {
+		set.pass = true
+	}
+}
+
+// matchPassword marks in set the password if v contains it.
+func (c *credValues) matchPassword(v string, set *credSet) {
 	if c.pass != "" && !set.pass && strings.Contains(v, c.pass) {
 		set.pass = true
 	}

@@ -298,6 +298,11 @@ func TestCredFieldsByValue(t *testing.T) {
 		{name: "password inside data",
 			form: func(sid string) url.Values { return callForm(acctA, sid, `{"note":"`+acctA.Password+`"}`) },
 			want: []string{"password"}},
+		{name: "login e-mail inside data is a record's business",
+			form: func(sid string) url.Values {
+				return callForm(acctA, sid, `{"obj":{"entity":"Vendor","email":"`+acctA.UserName+`"}}`)
+			},
+			want: nil},
 		{name: "password in a custom header",
 			mods: []func(*http.Request){withHeader("X-Api-Secret", acctA.Password)},
 			want: []string{"password"}},
