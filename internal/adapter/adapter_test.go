@@ -316,14 +316,18 @@ func TestNoProcessLeftBehind(t *testing.T) {
 	if probs := p.Problems(); len(probs) != 0 {
 		t.Errorf("Problems() = %q, want none", probs)
 	}
-	// The kill is asynchronous in the kernel; poll for the child's end.
-	deadline := time.Now().Add(5 * time.Second)
+	// The kill is asynchronous in the kernel, and a process that is not
+	// ours gives no event to wait on: poll for the child's end.
+	deadline := time.After(5 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
 	for alive(got.Pid) {
-		if time.Now().After(deadline) {
+		select {
+		case <-deadline:
 			syscall.Kill(got.Pid, syscall.SIGKILL)
 			t.Fatalf("child %d of the adapter still runs after Close", got.Pid)
+		case <-tick.C:
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
