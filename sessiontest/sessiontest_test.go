@@ -622,7 +622,7 @@ func TestRunSynctest_renewalTimer(t *testing.T) {
 				if _, err := c.Call("GetSessionInfo.json"); err != nil {
 					t.Fatalf("first call: %v", err)
 				}
-				time.Sleep(3 * time.Hour)
+				time.Sleep(3 * time.Hour) // virtual time in the bubble: returns once every timer due has fired
 				if _, err := c.Call("GetSessionInfo.json"); err != nil {
 					t.Fatalf("call after 3h: %v", err)
 				}
