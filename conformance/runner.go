@@ -1,10 +1,10 @@
 package conformance
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/fakebill/toolkit/internal/syncbuf"
 	"sort"
 	"sync"
 	"time"
@@ -431,20 +431,5 @@ func (r *runner) callProblem(o outcome) string {
 	return ""
 }
 
-// syncBuffer is the Env.Log the client writes to, safe for concurrent use.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// syncBuffer collects output written concurrently.
+type syncBuffer = syncbuf.Buffer

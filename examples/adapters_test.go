@@ -2,10 +2,10 @@ package examples_test
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"github.com/fakebill/toolkit/internal/syncbuf"
 	"io"
 	"math/big"
 	"net"
@@ -270,22 +270,8 @@ type answer struct {
 	raw string
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
+// syncBuffer collects output written concurrently.
+type syncBuffer = syncbuf.Buffer
 
 // adapterEnv is the environment the conformance runner gives an adapter.
 func adapterEnv(baseURL string, acct fakebill.Account) []string {
